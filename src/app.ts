@@ -1,0 +1,109 @@
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import authPlugin from './auth/plugin.js';
+import authRoutes from './auth/routes.js';
+import chatsRoutes from './chats/routes.js';
+import type { Config } from './config.js';
+import dbPlugin from './db/plugin.js';
+import { AppError } from './errors.js';
+import errorHandler from './http/error-handler.js';
+import { useValidators } from './http/validation.js';
+import messagesRoutes from './messages/routes.js';
+import wsRoute from './realtime/ws-route.js';
+import services from './services.js';
+import usersRoutes from './users/routes.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+  }
+  interface FastifyContextConfig {
+    /** `public`: no bearer token needed (login, health, the WebSocket, which authenticates itself). */
+    auth?: 'public';
+  }
+}
+
+/** Assembles the server without listening: tests inject requests or listen on port 0. */
+export async function buildApp(config: Config, options: Pick<FastifyServerOptions, 'logger'> = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      serializers: {
+        // Never log a `?token=` (the WebSocket URL); headers, and so Authorization, are not logged.
+        req: (req) => ({ method: req.method, url: redactToken(req.url), remoteAddress: req.ip }),
+      },
+    },
+    bodyLimit: config.bodyLimitBytes,
+    forceCloseConnections: 'idle',
+  });
+  app.decorate('config', config);
+  useValidators(app);
+  // JSON only: any other content type is a 415, not a body the schema then rejects.
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(errorHandler);
+  await app.register(cors, { origin: corsOrigin(config.corsOrigin) });
+  await app.register(dbPlugin);
+  await app.register(services);
+  await app.register(authPlugin);
+
+  // Every route needs a bearer token unless it says otherwise: checked before the body is read.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.auth === 'public' || route.url.startsWith('/docs')) return;
+    route.onRequest = [app.authenticate, ...toArray(route.onRequest)];
+  });
+  await registerRateLimits(app, config);
+
+  await app.register(websocket, { options: { maxPayload: config.ws.maxFrameBytes }, preClose: (done) => done() });
+  await app.register(wsRoute);
+  await app.register(authRoutes);
+  await app.register(usersRoutes);
+  await app.register(chatsRoutes);
+  await app.register(messagesRoutes);
+
+  app.get('/healthz', { config: { auth: 'public' } }, async (_request, reply) => {
+    try {
+      await app.db.kysely.selectFrom('users').select('id').limit(1).execute();
+      return { status: 'ok' };
+    } catch {
+      return reply.status(503).send({ error: 'The database does not answer', code: 'DATABASE_UNAVAILABLE' });
+    }
+  });
+
+  return app;
+}
+
+/** Logins per address, every other route per address as well (limits of 0 are off). */
+async function registerRateLimits(app: FastifyInstance, config: Config): Promise<void> {
+  const { auth, authWindowMs, api, apiWindowMs } = config.rateLimits;
+  if (auth === 0 && api === 0) return;
+  // Before the plugin registers its own onRoute hook, which reads `config.rateLimit`.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/ws' || route.url === '/healthz') return;
+    const isAuth = route.url === '/login' || route.url === '/register';
+    const [max, timeWindow] = isAuth ? [auth, authWindowMs] : [api, apiWindowMs];
+    if (max > 0) route.config = { ...route.config, rateLimit: { max, timeWindow } };
+  });
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new AppError(429, 'RATE_LIMITED', `Too many requests: try again in ${context.after}`, { retry_after_ms: context.ttl }),
+  });
+}
+
+function corsOrigin(setting: string): string | string[] | boolean {
+  if (setting === '*') return '*';
+  if (setting === '') return false;
+  return setting.split(',').map((o) => o.trim());
+}
+
+function redactToken(url: string): string {
+  return url.replace(/([?&]token=)[^&]*/gi, '$1[redacted]');
+}
+
+function toArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}

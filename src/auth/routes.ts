@@ -1,0 +1,107 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { badRequest, conflict, forbidden, unauthorized } from '../errors.js';
+import { errors, User } from '../http/schemas.js';
+import { toUser } from '../users/model.js';
+import { Password, Username } from '../users/schemas.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+
+const Session = Type.Object({ token: Type.String(), user: User });
+const invalidCredentials = () => unauthorized('INVALID_CREDENTIALS', 'Wrong username or password');
+
+const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { users, config } = app;
+  const session = (row: Parameters<typeof toUser>[0]) => ({
+    token: app.issueToken({ id: row.id, username: row.username }),
+    user: toUser(row, app.isOnline),
+  });
+
+  app.post(
+    '/login',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in; in open mode a new username creates the account',
+        body: Type.Object({ username: Username, password: Type.Optional(Type.String({ maxLength: 256 })) }),
+        response: { 200: Session, ...errors(400, 401, 429) },
+      },
+    },
+    async (request) => {
+      const { username, password } = request.body;
+      let user = await users.byUsername(username);
+      if (!user) {
+        if (config.authMode === 'password') {
+          throw password === undefined ? passwordRequired() : invalidCredentials();
+        }
+        if (password !== undefined && password.length < 8) {
+          throw badRequest('VALIDATION_ERROR', 'password: must NOT have fewer than 8 characters', { field: 'password' });
+        }
+        const hash = password === undefined ? null : await hashPassword(password);
+        // undefined: someone took the name a moment ago; log in to that account as usual.
+        user = (await users.create(username, hash)) ?? (await users.byUsername(username))!;
+        if (hash !== null) return session(user);
+      }
+      if (user.password_hash !== null) {
+        if (password === undefined) throw passwordRequired();
+        if (!(await verifyPassword(password, user.password_hash))) throw invalidCredentials();
+      } else if (config.authMode === 'password') {
+        throw unauthorized('PASSWORD_NOT_SET', 'This account has no password; this server requires one');
+      }
+      return session(user);
+    },
+  );
+
+  app.post(
+    '/register',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Create a password account',
+        body: Type.Object({ username: Username, password: Password }),
+        response: { 201: Session, ...errors(400, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { username, password } = request.body;
+      const taken = () => conflict('USERNAME_TAKEN', `The username "${username}" is taken`);
+      if (await users.byUsername(username)) throw taken();
+      const user = await users.create(username, await hashPassword(password));
+      if (!user) throw taken();
+      return reply.status(201).send(session(user));
+    },
+  );
+
+  app.put(
+    '/me/password',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Set a password (claims a username-only account) or change it',
+        body: Type.Object({ password: Password, current_password: Type.Optional(Type.String({ maxLength: 256 })) }),
+        response: { 204: Type.Null(), ...errors(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const user = (await users.byId(request.user.id))!;
+      const { password, current_password: current } = request.body;
+      if (user.password_hash !== null) {
+        if (current === undefined) {
+          throw badRequest('VALIDATION_ERROR', 'current_password: is required to change a password', {
+            field: 'current_password',
+          });
+        }
+        if (!(await verifyPassword(current, user.password_hash))) {
+          throw forbidden('WRONG_PASSWORD', 'current_password is not the current password');
+        }
+      }
+      await users.update(user.id, { password_hash: await hashPassword(password) });
+      return reply.status(204).send(null);
+    },
+  );
+};
+
+const passwordRequired = () => unauthorized('PASSWORD_REQUIRED', 'This account needs a password to log in');
+
+export default authRoutes;

@@ -1,0 +1,234 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { ChatRow, Database } from '../db/schema.js';
+import type { Chat } from '../http/schemas.js';
+import { toMessage } from '../messages/model.js';
+import { toMember, type IsOnline } from '../users/model.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export const directKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
+
+export function chatQueries(db: Kysely<Database>, isOnline: IsOnline) {
+  /** Chat objects for `chatRows` as `viewers` see them, in a fixed number of queries. */
+  async function assemble(chatRows: ChatRow[], viewers: number[]): Promise<Map<number, Chat[]>> {
+    const chatIds = chatRows.map((c) => c.id);
+    const lastIds = chatRows.flatMap((c) => (c.last_message_id === null ? [] : [c.last_message_id]));
+    const [members, lastMessages, unread] = await Promise.all([
+      chatIds.length === 0
+        ? []
+        : db
+            .selectFrom('chat_members as cm')
+            .innerJoin('users as u', 'u.id', 'cm.user_id')
+            .select(['cm.chat_id', 'u.id', 'u.username', 'u.display_name', 'u.last_seen_at'])
+            .where('cm.chat_id', 'in', chatIds)
+            .orderBy('cm.joined_at')
+            .orderBy('u.id')
+            .execute(),
+      lastIds.length === 0
+        ? []
+        : db
+            .selectFrom('messages as m')
+            .innerJoin('users as u', 'u.id', 'm.sender_id')
+            .selectAll('m')
+            .select('u.username as sender')
+            .where('m.id', 'in', lastIds)
+            .execute(),
+      chatIds.length === 0 || viewers.length === 0
+        ? []
+        : db
+            .selectFrom('chat_members as cm')
+            .innerJoin('messages as m', (join) =>
+              join
+                .onRef('m.chat_id', '=', 'cm.chat_id')
+                .onRef('m.id', '>', 'cm.last_read_message_id')
+                .onRef('m.sender_id', '<>', 'cm.user_id')
+                .on('m.deleted_at', 'is', null),
+            )
+            .select(['cm.chat_id', 'cm.user_id', (eb) => eb.fn.countAll<number | string>().as('n')])
+            .where('cm.chat_id', 'in', chatIds)
+            .where('cm.user_id', 'in', viewers)
+            .groupBy(['cm.chat_id', 'cm.user_id'])
+            .execute(),
+    ]);
+
+    const membersByChat = new Map<number, typeof members>();
+    for (const m of members) {
+      const list = membersByChat.get(m.chat_id) ?? [];
+      list.push(m);
+      membersByChat.set(m.chat_id, list);
+    }
+    const lastById = new Map(lastMessages.map((m) => [m.id, toMessage(m)]));
+    const unreadByKey = new Map(unread.map((u) => [`${u.chat_id}:${u.user_id}`, Number(u.n)]));
+
+    const result = new Map<number, Chat[]>();
+    for (const viewer of viewers) {
+      result.set(
+        viewer,
+        chatRows.map((c) => {
+          const chatMembers = membersByChat.get(c.id) ?? [];
+          return {
+            id: c.id,
+            name: c.name,
+            chat_type: c.chat_type,
+            created_at: c.created_at,
+            owner_id: c.owner_id,
+            participants: chatMembers.map((m) => m.id),
+            members: chatMembers.map((m) => toMember(m, isOnline)),
+            last_message: c.last_message_id === null ? null : (lastById.get(c.last_message_id) ?? null),
+            unread_count: unreadByKey.get(`${c.id}:${viewer}`) ?? 0,
+          };
+        }),
+      );
+    }
+    return result;
+  }
+
+  return {
+    /** The caller's chats, most recent activity first. */
+    async listFor(userId: number): Promise<Chat[]> {
+      const rows = await db
+        .selectFrom('chats as c')
+        .innerJoin('chat_members as cm', 'cm.chat_id', 'c.id')
+        .selectAll('c')
+        .where('cm.user_id', '=', userId)
+        .orderBy('c.last_activity_at', 'desc')
+        .orderBy('c.id', 'desc')
+        .execute();
+      return (await assemble(rows, [userId])).get(userId)!;
+    },
+
+    /** The chat as `userId` sees it, or undefined when it does not exist or `userId` is not in it. */
+    async getFor(chatId: number, userId: number): Promise<Chat | undefined> {
+      const row = await db
+        .selectFrom('chats as c')
+        .innerJoin('chat_members as cm', 'cm.chat_id', 'c.id')
+        .selectAll('c')
+        .where('c.id', '=', chatId)
+        .where('cm.user_id', '=', userId)
+        .executeTakeFirst();
+      return row ? (await assemble([row], [userId])).get(userId)![0] : undefined;
+    },
+
+    /** The chat as each of `viewers` sees it (their unread counts differ). */
+    async viewsFor(chatId: number, viewers: number[]): Promise<Map<number, Chat>> {
+      const row = await db.selectFrom('chats').selectAll().where('id', '=', chatId).executeTakeFirstOrThrow();
+      const views = await assemble([row], viewers);
+      return new Map([...views].map(([viewer, chats]) => [viewer, chats[0]!]));
+    },
+
+    chatRow(chatId: number, executor: Executor = db): Promise<ChatRow | undefined> {
+      return executor.selectFrom('chats').selectAll().where('id', '=', chatId).executeTakeFirst();
+    },
+
+    async isMember(chatId: number, userId: number): Promise<boolean> {
+      const row = await db
+        .selectFrom('chat_members')
+        .select('user_id')
+        .where('chat_id', '=', chatId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    async memberIds(chatId: number, executor: Executor = db): Promise<number[]> {
+      const rows = await executor.selectFrom('chat_members').select('user_id').where('chat_id', '=', chatId).execute();
+      return rows.map((r) => r.user_id);
+    },
+
+    async coMembers(userId: number): Promise<number[]> {
+      const rows = await db
+        .selectFrom('chat_members as mine')
+        .innerJoin('chat_members as other', 'other.chat_id', 'mine.chat_id')
+        .select('other.user_id')
+        .distinct()
+        .where('mine.user_id', '=', userId)
+        .where('other.user_id', '<>', userId)
+        .execute();
+      return rows.map((r) => r.user_id);
+    },
+
+    /** Creates the pair's direct chat unless one exists; null when it already did (even under a race). */
+    async createDirect(a: number, b: number, now: string): Promise<number | null> {
+      return db.transaction().execute(async (trx) => {
+        const created = await trx
+          .insertInto('chats')
+          .values({ chat_type: 'direct', name: null, owner_id: null, direct_key: directKey(a, b), created_at: now, last_activity_at: now })
+          .onConflict((oc) => oc.column('direct_key').doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (!created) return null;
+        await trx
+          .insertInto('chat_members')
+          .values([a, b].map((user_id) => ({ chat_id: created.id, user_id, joined_at: now })))
+          .execute();
+        return created.id;
+      });
+    },
+
+    async directChatId(a: number, b: number): Promise<number | undefined> {
+      const row = await db.selectFrom('chats').select('id').where('direct_key', '=', directKey(a, b)).executeTakeFirst();
+      return row?.id;
+    },
+
+    async createGroup(name: string, ownerId: number, memberIds: number[], now: string): Promise<number> {
+      return db.transaction().execute(async (trx) => {
+        const { id } = await trx
+          .insertInto('chats')
+          .values({ chat_type: 'group', name, owner_id: ownerId, direct_key: null, created_at: now, last_activity_at: now })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await trx
+          .insertInto('chat_members')
+          .values(memberIds.map((user_id) => ({ chat_id: id, user_id, joined_at: now })))
+          .execute();
+        return id;
+      });
+    },
+
+    /** False when the user was a member already. */
+    async addMember(chatId: number, userId: number, now: string): Promise<boolean> {
+      const added = await db
+        .insertInto('chat_members')
+        .values({ chat_id: chatId, user_id: userId, joined_at: now })
+        .onConflict((oc) => oc.columns(['chat_id', 'user_id']).doNothing())
+        .returning('user_id')
+        .executeTakeFirst();
+      return added !== undefined;
+    },
+
+    /** Removes a member; an owner who leaves hands the group to its longest-standing member. */
+    async removeMember(chatId: number, userId: number): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('chat_members').where('chat_id', '=', chatId).where('user_id', '=', userId).execute();
+        const chat = await trx.selectFrom('chats').select('owner_id').where('id', '=', chatId).executeTakeFirstOrThrow();
+        if (chat.owner_id !== userId) return;
+        const heir = await trx
+          .selectFrom('chat_members')
+          .select('user_id')
+          .where('chat_id', '=', chatId)
+          .orderBy('joined_at')
+          .orderBy('user_id')
+          .executeTakeFirst();
+        await trx
+          .updateTable('chats')
+          .set({ owner_id: heir?.user_id ?? null })
+          .where('id', '=', chatId)
+          .execute();
+      });
+    },
+
+    /** Moves a read marker forward only; true when it moved. */
+    async markRead(chatId: number, userId: number, messageId: number): Promise<boolean> {
+      const result = await db
+        .updateTable('chat_members')
+        .set({ last_read_message_id: messageId })
+        .where('chat_id', '=', chatId)
+        .where('user_id', '=', userId)
+        .where('last_read_message_id', '<', messageId)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+  };
+}
+
+export type ChatQueries = ReturnType<typeof chatQueries>;

@@ -1,0 +1,98 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { Chat, ChatIdParams, errors, Id } from '../http/schemas.js';
+import { AddMemberBody, CreateGroupBody, InitiateBody } from './schemas.js';
+
+const chatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { chatService, chatQueries } = app;
+
+  app.post(
+    '/chats/initiate',
+    {
+      schema: {
+        tags: ['chats'],
+        summary: 'Start (or find) the direct chat with a user',
+        body: InitiateBody,
+        response: {
+          200: Type.Object({ chat_id: Type.Integer(), status: Type.Union([Type.Literal('created'), Type.Literal('exists')]) }),
+          ...errors(400, 401, 404),
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      return chatService.initiate(request.user, 'target_id' in body ? body.target_id : body.target_username);
+    },
+  );
+
+  app.post(
+    '/chats',
+    {
+      schema: {
+        tags: ['chats'],
+        summary: 'Create a group; the caller is a member and its owner',
+        body: CreateGroupBody,
+        response: { 201: Chat, ...errors(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const chat = await chatService.createGroup(request.user, request.body.name, request.body.members);
+      return reply.status(201).send(chat);
+    },
+  );
+
+  app.get(
+    '/chats',
+    {
+      schema: {
+        tags: ['chats'],
+        summary: "The caller's chats, most recent activity first",
+        response: { 200: Type.Array(Chat), ...errors(401) },
+      },
+    },
+    async (request) => chatQueries.listFor(request.user.id),
+  );
+
+  app.get(
+    '/chats/:chat_id',
+    {
+      schema: { tags: ['chats'], summary: 'One chat', params: ChatIdParams, response: { 200: Chat, ...errors(400, 401, 404) } },
+    },
+    async (request) => chatService.get(request.user, request.params.chat_id),
+  );
+
+  app.post(
+    '/chats/:chat_id/members',
+    {
+      schema: {
+        tags: ['chats'],
+        summary: 'Add a member to a group (any member may)',
+        params: ChatIdParams,
+        body: AddMemberBody,
+        response: { 200: Chat, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      return chatService.addMember(request.user, request.params.chat_id, 'user_id' in body ? body.user_id : body.username);
+    },
+  );
+
+  app.delete(
+    '/chats/:chat_id/members/:user_id',
+    {
+      schema: {
+        tags: ['chats'],
+        summary: 'Leave a group, or (the owner) remove a member',
+        params: Type.Object({ chat_id: Id, user_id: Id }),
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await chatService.removeMember(request.user, request.params.chat_id, request.params.user_id);
+      return reply.status(204).send(null);
+    },
+  );
+};
+
+export default chatsRoutes;

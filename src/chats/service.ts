@@ -1,0 +1,89 @@
+import type { Principal } from '../auth/plugin.js';
+import { badRequest, chatNotFound, forbidden, userNotFound } from '../errors.js';
+import type { Chat } from '../http/schemas.js';
+import type { Realtime } from '../realtime/realtime.js';
+import type { UserQueries } from '../users/queries.js';
+import type { ChatQueries } from './queries.js';
+
+/** A user named by username (string) or id (number). */
+export type UserRef = string | number;
+
+export const MAX_GROUP_MEMBERS = 256;
+
+export class ChatService {
+  constructor(
+    private readonly chats: ChatQueries,
+    private readonly users: UserQueries,
+    private readonly realtime: Realtime,
+  ) {}
+
+  /** The caller's direct chat with `target`, created when new (one per pair, even under a race). */
+  async initiate(caller: Principal, target: UserRef): Promise<{ chat_id: number; status: 'created' | 'exists' }> {
+    const other = await this.resolve(target);
+    if (other.id === caller.id) throw badRequest('CANNOT_CHAT_WITH_SELF', 'You cannot start a chat with yourself');
+    const existing = await this.chats.directChatId(caller.id, other.id);
+    if (existing !== undefined) return { chat_id: existing, status: 'exists' };
+    const created = await this.chats.createDirect(caller.id, other.id, new Date().toISOString());
+    if (created === null) {
+      return { chat_id: (await this.chats.directChatId(caller.id, other.id))!, status: 'exists' };
+    }
+    await this.announce(created, [caller.id, other.id]);
+    return { chat_id: created, status: 'created' };
+  }
+
+  async createGroup(caller: Principal, name: string, members: UserRef[]): Promise<Chat> {
+    const users = await Promise.all(members.map((ref) => this.resolve(ref)));
+    const memberIds = [...new Set([caller.id, ...users.map((u) => u.id)])];
+    if (memberIds.length > MAX_GROUP_MEMBERS) {
+      throw badRequest('TOO_MANY_MEMBERS', `A group has at most ${MAX_GROUP_MEMBERS} members`, { field: 'members' });
+    }
+    const chatId = await this.chats.createGroup(name, caller.id, memberIds, new Date().toISOString());
+    const views = await this.announce(chatId, memberIds);
+    return views.get(caller.id)!;
+  }
+
+  async get(caller: Principal, chatId: number): Promise<Chat> {
+    const chat = await this.chats.getFor(chatId, caller.id);
+    if (!chat) throw chatNotFound();
+    return chat;
+  }
+
+  /** Any member may add someone to a group; adding a member again changes nothing. */
+  async addMember(caller: Principal, chatId: number, target: UserRef): Promise<Chat> {
+    const chat = await this.get(caller, chatId);
+    if (chat.chat_type !== 'group') throw badRequest('NOT_A_GROUP', 'Members can only be added to a group chat');
+    const user = await this.resolve(target);
+    if (chat.participants.length >= MAX_GROUP_MEMBERS && !chat.participants.includes(user.id)) {
+      throw badRequest('TOO_MANY_MEMBERS', `A group has at most ${MAX_GROUP_MEMBERS} members`);
+    }
+    if (!(await this.chats.addMember(chatId, user.id, new Date().toISOString()))) return chat;
+    const views = await this.announce(chatId, await this.chats.memberIds(chatId));
+    return views.get(caller.id)!;
+  }
+
+  /** A member may leave; only the owner removes others. */
+  async removeMember(caller: Principal, chatId: number, userId: number): Promise<void> {
+    const chat = await this.get(caller, chatId);
+    if (chat.chat_type !== 'group') throw badRequest('NOT_A_GROUP', 'Nobody can leave or be removed from a direct chat');
+    if (userId !== caller.id && chat.owner_id !== caller.id) {
+      throw forbidden('NOT_OWNER', "Only the group's owner can remove other members");
+    }
+    if (!chat.participants.includes(userId)) throw userNotFound(userId);
+    await this.chats.removeMember(chatId, userId);
+    // The removed user's sockets learn it from a last chat frame that no longer lists them.
+    await this.announce(chatId, [...(await this.chats.memberIds(chatId)), userId]);
+  }
+
+  /** Sends each viewer its own view of the chat (unread counts differ) as a `chat` event. */
+  private async announce(chatId: number, viewers: number[]): Promise<Map<number, Chat>> {
+    const views = await this.chats.viewsFor(chatId, viewers);
+    for (const [viewer, chat] of views) this.realtime.publish([viewer], { type: 'chat', chat });
+    return views;
+  }
+
+  private async resolve(ref: UserRef) {
+    const user = typeof ref === 'number' ? await this.users.byId(ref) : await this.users.byUsername(ref);
+    if (!user) throw userNotFound(ref);
+    return user;
+  }
+}

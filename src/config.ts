@@ -1,0 +1,169 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+export type AuthMode = 'open' | 'password';
+export type SqliteSynchronous = 'FULL' | 'NORMAL';
+
+export interface Config {
+  host: string;
+  port: number;
+  production: boolean;
+  databaseUrl: string;
+  /** Folder for runtime files (the SQLite file by default, the generated JWT secret). */
+  dataDir: string;
+  redisUrl: string | null;
+  /** null: generate one once and keep it in `dataDir`. */
+  jwtSecret: string | null;
+  jwtTtlSeconds: number;
+  authMode: AuthMode;
+  corsOrigin: string;
+  logLevel: string;
+  sqliteSynchronous: SqliteSynchronous;
+  bodyLimitBytes: number;
+  ws: {
+    maxFrameBytes: number;
+    maxBacklogBytes: number;
+    idleTimeoutMs: number;
+    identifyTimeoutMs: number;
+    resumeMaxMessages: number;
+  };
+  presenceGraceMs: number;
+  typingThrottleMs: number;
+  /** Each limit is a count per window; 0 turns it off. */
+  rateLimits: {
+    auth: number;
+    authWindowMs: number;
+    api: number;
+    apiWindowMs: number;
+    send: number;
+    sendWindowMs: number;
+  };
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the configuration; every bad value is reported in one error. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = new EnvReader(env, problems);
+
+  const production = env.NODE_ENV === 'production';
+  const dataDir = read.string('DATA_DIR', 'data');
+  const databaseUrl = read.string('DATABASE_URL', 'sqlite:data/chat.db');
+  const jwtSecret = env.JWT_SECRET ? env.JWT_SECRET : null;
+  if (jwtSecret !== null && production && jwtSecret.length < 32) {
+    problems.push('JWT_SECRET must be at least 32 characters when NODE_ENV=production');
+  }
+  checkDatabaseUrl(databaseUrl, problems);
+
+  const config: Config = {
+    host: read.string('HOST', '0.0.0.0'),
+    port: read.integer('PORT', 3000, 0, 65535),
+    production,
+    databaseUrl,
+    dataDir,
+    redisUrl: env.REDIS_URL ? env.REDIS_URL : null,
+    jwtSecret,
+    jwtTtlSeconds: read.duration('JWT_TTL', '24h'),
+    authMode: read.oneOf('AUTH_MODE', ['open', 'password'] as const, 'open'),
+    corsOrigin: read.string('CORS_ORIGIN', production ? '' : '*'),
+    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
+    bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    ws: {
+      maxFrameBytes: read.integer('WS_MAX_FRAME_BYTES', 64 * 1024, 1024),
+      maxBacklogBytes: read.integer('WS_MAX_BACKLOG_BYTES', 1024 * 1024, 1024),
+      idleTimeoutMs: read.integer('WS_IDLE_TIMEOUT_MS', 30_000, 100),
+      identifyTimeoutMs: read.integer('WS_IDENTIFY_TIMEOUT_MS', 10_000, 100),
+      resumeMaxMessages: read.integer('RESUME_MAX_MESSAGES', 1000, 1, 100_000),
+    },
+    presenceGraceMs: read.integer('PRESENCE_GRACE_MS', 0, 0),
+    typingThrottleMs: read.integer('TYPING_THROTTLE_MS', 1000, 0),
+    rateLimits: {
+      auth: read.integer('RATE_LIMIT_AUTH', 30, 0),
+      authWindowMs: read.integer('RATE_LIMIT_AUTH_WINDOW_MS', 60_000, 1),
+      api: read.integer('RATE_LIMIT_API', 600, 0),
+      apiWindowMs: read.integer('RATE_LIMIT_API_WINDOW_MS', 60_000, 1),
+      send: read.integer('RATE_LIMIT_SEND', 30, 0),
+      sendWindowMs: read.integer('RATE_LIMIT_SEND_WINDOW_MS', 10_000, 1),
+    },
+  };
+
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+  return config;
+}
+
+/** The SQLite file path of a `sqlite:` URL, or null for an in-memory or non-SQLite database. */
+export function sqlitePath(databaseUrl: string): string | null {
+  if (!databaseUrl.startsWith('sqlite:')) return null;
+  const file = databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+  return file === ':memory:' ? null : file;
+}
+
+function checkDatabaseUrl(url: string, problems: string[]): void {
+  if (/^postgres(ql)?:\/\//.test(url)) return;
+  if (!url.startsWith('sqlite:')) {
+    problems.push(`DATABASE_URL must start with sqlite: or postgres:// (got "${url}")`);
+    return;
+  }
+  const file = sqlitePath(url);
+  if (file === null) return;
+  const dir = path.dirname(path.resolve(file));
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.R_OK | constants.W_OK);
+  } catch (err) {
+    problems.push(`DATABASE_URL: cannot use folder ${dir} for the database (${(err as Error).message})`);
+  }
+}
+
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  string(name: string, fallback: string): string {
+    const value = this.env[name];
+    return value === undefined || value === '' ? fallback : value;
+  }
+
+  integer(name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return Number(raw);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const match = allowed.find((option) => option.toLowerCase() === raw.toLowerCase());
+    if (match === undefined) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return fallback;
+    }
+    return match;
+  }
+
+  /** A duration such as `90`, `90s`, `15m`, `24h` or `7d`, in seconds. */
+  duration(name: string, fallback: string): number {
+    const raw = this.string(name, fallback).trim();
+    const match = /^(\d+)\s*([smhd]?)$/.exec(raw);
+    const seconds = match ? Number(match[1]) * UNIT_SECONDS[match[2] || 's']! : 0;
+    if (seconds <= 0) {
+      this.problems.push(`${name} must be a positive duration such as 3600, 15m, 24h or 7d (got "${raw}")`);
+      return 86_400;
+    }
+    return seconds;
+  }
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };

@@ -1,0 +1,28 @@
+import path from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { sqlitePath, type Config } from '../config.js';
+import type { Database } from './schema.js';
+import { openSqlite, withStatementCache } from './sqlite.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: DialectName;
+}
+
+/** Builds the Kysely instance the dialect of `DATABASE_URL` calls for. */
+export function createDb(config: Pick<Config, 'databaseUrl' | 'sqliteSynchronous'>): Db {
+  const url = config.databaseUrl;
+  if (url.startsWith('postgres')) {
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    return { kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  }
+  const file = sqlitePath(url);
+  const connection = openSqlite(file === null ? ':memory:' : path.resolve(file), config.sqliteSynchronous);
+  return {
+    kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) }),
+    dialect: 'sqlite',
+  };
+}

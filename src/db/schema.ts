@@ -1,0 +1,56 @@
+import type { Generated, Selectable } from 'kysely';
+
+/** Times are stored as RFC 3339 UTC strings with milliseconds, which sort as text. */
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  /** NFC-normalized lower case: usernames are unique without regard to case. */
+  username_key: string;
+  password_hash: string | null;
+  display_name: string | null;
+  bio: string | null;
+  created_at: string;
+  last_seen_at: string | null;
+}
+
+export interface ChatsTable {
+  id: Generated<number>;
+  chat_type: 'direct' | 'group';
+  name: string | null;
+  owner_id: number | null;
+  /** `"<low id>:<high id>"` for a direct chat, so that a pair has one chat; null for groups. */
+  direct_key: string | null;
+  created_at: string;
+  last_message_id: number | null;
+  /** Creation or newest message: what `GET /chats` sorts by. */
+  last_activity_at: string;
+}
+
+export interface ChatMembersTable {
+  chat_id: number;
+  user_id: number;
+  joined_at: string;
+  last_read_message_id: Generated<number>;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  chat_id: number;
+  sender_id: number;
+  content: string | null;
+  client_id: string | null;
+  created_at: string;
+  edited_at: string | null;
+  deleted_at: string | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  chats: ChatsTable;
+  chat_members: ChatMembersTable;
+  messages: MessagesTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type ChatRow = Selectable<ChatsTable>;
+export type MessageRow = Selectable<MessagesTable>;

@@ -1,0 +1,159 @@
+import { sql, type Insertable, type Transaction } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { Database, MessagesTable } from '../db/schema.js';
+import { chatNotFound, type AppError } from '../errors.js';
+import type { Message } from '../http/schemas.js';
+import { toMessage } from './model.js';
+
+export interface SendRequest {
+  chatId: number;
+  senderId: number;
+  sender: string;
+  content: string;
+  clientId: string | null;
+}
+
+export type SendOutcome =
+  | { ok: true; message: Message; duplicate: boolean; members: number[] }
+  | { ok: false; error: AppError };
+
+// Any constant: the key of the advisory lock that orders message commits on PostgreSQL.
+const MESSAGE_COMMIT_LOCK = 7_340_101;
+const INSERT_CHUNK = 500;
+
+/**
+ * Commits a batch of sends in one transaction and returns one outcome per request, in order.
+ *
+ * Ids increase in commit order: SQLite has one writer, and on PostgreSQL every batch takes the
+ * same transaction-scoped advisory lock before it draws ids, so no batch can draw ids while
+ * another that drew smaller ones is still uncommitted.
+ */
+export function commitBatch(db: Db, requests: readonly SendRequest[]): Promise<SendOutcome[]> {
+  return db.kysely.transaction().execute(async (trx) => {
+    if (db.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MESSAGE_COMMIT_LOCK})`.execute(trx);
+    const now = new Date().toISOString();
+    const members = await membersOf(trx, requests);
+    const earlier = await earlierSends(trx, requests);
+
+    const outcomes: (SendOutcome | undefined)[] = new Array(requests.length);
+    const toInsert: { index: number; row: Insertable<MessagesTable> }[] = [];
+    const firstOfKey = new Map<string, number>();
+    const duplicatesInBatch: [index: number, of: number][] = [];
+
+    requests.forEach((req, index) => {
+      const chatMembers = members.get(req.chatId);
+      if (!chatMembers?.includes(req.senderId)) {
+        outcomes[index] = { ok: false, error: chatNotFound() };
+        return;
+      }
+      const key = req.clientId === null ? null : sendKey(req.senderId, req.clientId);
+      const stored = key === null ? undefined : earlier.get(key);
+      if (stored) {
+        outcomes[index] = { ok: true, message: stored, duplicate: true, members: members.get(stored.chat_id) ?? [] };
+        return;
+      }
+      if (key !== null) {
+        const first = firstOfKey.get(key);
+        if (first !== undefined) {
+          duplicatesInBatch.push([index, first]);
+          return;
+        }
+        firstOfKey.set(key, index);
+      }
+      toInsert.push({
+        index,
+        row: { chat_id: req.chatId, sender_id: req.senderId, content: req.content, client_id: req.clientId, created_at: now },
+      });
+    });
+
+    for (let start = 0; start < toInsert.length; start += INSERT_CHUNK) {
+      const chunk = toInsert.slice(start, start + INSERT_CHUNK);
+      const ids = await trx
+        .insertInto('messages')
+        .values(chunk.map((c) => c.row))
+        .returning('id')
+        .execute();
+      // One statement draws its ids in the order of its rows, under the lock: sorted, they pair up.
+      const sorted = ids.map((r) => r.id).sort((a, b) => a - b);
+      chunk.forEach(({ index }, i) => {
+        const req = requests[index]!;
+        const message: Message = {
+          id: sorted[i]!,
+          chat_id: req.chatId,
+          sender_id: req.senderId,
+          sender: req.sender,
+          content: req.content,
+          timestamp: now,
+          client_id: req.clientId,
+          edited_at: null,
+          deleted_at: null,
+          files: [],
+        };
+        outcomes[index] = { ok: true, message, duplicate: false, members: members.get(req.chatId)! };
+      });
+    }
+    for (const [index, of] of duplicatesInBatch) {
+      const first = outcomes[of]!;
+      outcomes[index] = first.ok ? { ...first, duplicate: true } : first;
+    }
+
+    await recordActivity(trx, toInsert.map(({ index }) => outcomes[index]!), now);
+    return outcomes as SendOutcome[];
+  });
+}
+
+const sendKey = (senderId: number, clientId: string) => `${senderId}\u0000${clientId}`;
+
+/** Every member of every chat in the batch: both the membership check and the delivery list. */
+async function membersOf(trx: Transaction<Database>, requests: readonly SendRequest[]) {
+  const chatIds = [...new Set(requests.map((r) => r.chatId))];
+  const rows = await trx.selectFrom('chat_members').select(['chat_id', 'user_id']).where('chat_id', 'in', chatIds).execute();
+  const members = new Map<number, number[]>();
+  for (const { chat_id, user_id } of rows) {
+    const list = members.get(chat_id);
+    if (list) list.push(user_id);
+    else members.set(chat_id, [user_id]);
+  }
+  return members;
+}
+
+/** Messages already stored under the batch's (sender, client_id) keys. */
+async function earlierSends(trx: Transaction<Database>, requests: readonly SendRequest[]) {
+  const keyed = requests.filter((r) => r.clientId !== null);
+  const found = new Map<string, Message>();
+  if (keyed.length === 0) return found;
+  const rows = await trx
+    .selectFrom('messages as m')
+    .innerJoin('users as u', 'u.id', 'm.sender_id')
+    .selectAll('m')
+    .select('u.username as sender')
+    .where('m.sender_id', 'in', [...new Set(keyed.map((r) => r.senderId))])
+    .where('m.client_id', 'in', [...new Set(keyed.map((r) => r.clientId!))])
+    .execute();
+  for (const row of rows) found.set(sendKey(row.sender_id, row.client_id!), toMessage(row));
+  return found;
+}
+
+/** Each chat's newest message and activity time; each sender has read up to its own message. */
+async function recordActivity(trx: Transaction<Database>, stored: SendOutcome[], now: string) {
+  const lastByChat = new Map<number, number>();
+  const lastBySender = new Map<string, { chatId: number; senderId: number; id: number }>();
+  for (const outcome of stored) {
+    if (!outcome.ok) continue;
+    const { id, chat_id, sender_id } = outcome.message;
+    lastByChat.set(chat_id, id);
+    lastBySender.set(`${chat_id}:${sender_id}`, { chatId: chat_id, senderId: sender_id, id });
+  }
+  for (const [chatId, id] of lastByChat) {
+    await trx.updateTable('chats').set({ last_message_id: id, last_activity_at: now }).where('id', '=', chatId).execute();
+  }
+  for (const { chatId, senderId, id } of lastBySender.values()) {
+    await trx
+      .updateTable('chat_members')
+      .set({ last_read_message_id: id })
+      .where('chat_id', '=', chatId)
+      .where('user_id', '=', senderId)
+      .where('last_read_message_id', '<', id)
+      .execute();
+  }
+}

@@ -1,0 +1,17 @@
+import { Type } from 'typebox';
+import { Id } from '../http/schemas.js';
+
+export const Content = Type.String({ minLength: 1, maxLength: 4000 });
+export const ClientId = Type.String({ minLength: 1, maxLength: 64 });
+
+export const SendBody = Type.Object({ content: Content, client_id: Type.Optional(ClientId) });
+export const EditBody = Type.Object({ content: Content });
+export const ReadBody = Type.Object({ message_id: Id });
+
+export const HistoryQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  before: Type.Optional(Id),
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
+});
+
+export const MessageParams = Type.Object({ chat_id: Id, id: Id });

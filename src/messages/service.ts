@@ -1,0 +1,150 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Principal } from '../auth/plugin.js';
+import type { ChatQueries } from '../chats/queries.js';
+import type { Db } from '../db/database.js';
+import { AppError, chatNotFound, forbidden, messageNotFound } from '../errors.js';
+import type { Message } from '../http/schemas.js';
+import type { Realtime } from '../realtime/realtime.js';
+import { toMessage } from './model.js';
+import { RateLimiter } from './rate-limiter.js';
+import { MessageWriter } from './writer.js';
+
+export interface SendResult {
+  message: Message;
+  /** The send repeated a `client_id`: this is the message stored the first time. */
+  duplicate: boolean;
+}
+
+export interface HistoryQuery {
+  limit: number;
+  before?: number;
+  after?: number;
+}
+
+export const messageFrame = (message: Message) => ({ type: 'message', ...message });
+
+export class MessageService {
+  private readonly writer: MessageWriter;
+  private readonly limiter: RateLimiter;
+
+  constructor(
+    private readonly db: Db,
+    private readonly chats: ChatQueries,
+    private readonly realtime: Realtime,
+    limits: { send: number; sendWindowMs: number },
+    log: FastifyBaseLogger,
+  ) {
+    this.limiter = new RateLimiter(limits.send, limits.sendWindowMs);
+    this.writer = new MessageWriter(
+      db,
+      ({ message, members }) => realtime.publish(members, messageFrame(message), message.id),
+      log,
+    );
+  }
+
+  /** Stores and delivers a message; resolves once it is committed and on its way to every member. */
+  async send(sender: Principal, chatId: number, content: string, clientId: string | null): Promise<SendResult> {
+    const wait = this.limiter.take(sender.id);
+    if (wait > 0) {
+      throw new AppError(429, 'RATE_LIMITED', `Too many messages: try again in ${Math.ceil(wait / 1000)} s`, {
+        retry_after_ms: wait,
+      });
+    }
+    const outcome = await this.writer.submit({ chatId, senderId: sender.id, sender: sender.username, content, clientId });
+    if (!outcome.ok) throw outcome.error;
+    return { message: outcome.message, duplicate: outcome.duplicate };
+  }
+
+  /** Resolves once every send accepted so far is committed and delivered. */
+  drain(): Promise<void> {
+    return this.writer.drain();
+  }
+
+  stop(): void {
+    this.limiter.stop();
+  }
+
+  async history(user: Principal, chatId: number, query: HistoryQuery): Promise<Message[]> {
+    await this.requireMember(chatId, user.id);
+    let q = this.withSender().where('m.chat_id', '=', chatId).limit(query.limit);
+    if (query.after !== undefined) {
+      q = q.where('m.id', '>', query.after).orderBy('m.id', 'asc');
+      return (await q.execute()).map(toMessage);
+    }
+    if (query.before !== undefined) q = q.where('m.id', '<', query.before);
+    const newestFirst = await q.orderBy('m.id', 'desc').execute();
+    return newestFirst.reverse().map(toMessage);
+  }
+
+  async edit(user: Principal, chatId: number, messageId: number, content: string): Promise<Message> {
+    const row = await this.ownMessage(user, chatId, messageId);
+    if (row.deleted_at !== null) throw new AppError(409, 'MESSAGE_DELETED', 'A deleted message cannot be edited');
+    const editedAt = new Date().toISOString();
+    await this.db.kysely.updateTable('messages').set({ content, edited_at: editedAt }).where('id', '=', messageId).execute();
+    const message = toMessage({ ...row, content, edited_at: editedAt });
+    this.realtime.publish(await this.chats.memberIds(chatId), { type: 'message_updated', message });
+    return message;
+  }
+
+  /** Keeps a tombstone: the message stays in history with no content. Deleting twice is a no-op. */
+  async remove(user: Principal, chatId: number, messageId: number): Promise<void> {
+    const row = await this.ownMessage(user, chatId, messageId);
+    if (row.deleted_at !== null) return;
+    await this.db.kysely
+      .updateTable('messages')
+      .set({ content: null, deleted_at: new Date().toISOString() })
+      .where('id', '=', messageId)
+      .execute();
+    this.realtime.publish(await this.chats.memberIds(chatId), { type: 'message_deleted', chat_id: chatId, id: messageId });
+  }
+
+  /** Moves the caller's read marker forward (never back) and tells the chat's other members. */
+  async markRead(user: Principal, chatId: number, messageId: number): Promise<void> {
+    await this.requireMember(chatId, user.id);
+    // A send on this socket just before may still be in its batch.
+    await this.writer.drain();
+    const message = await this.db.kysely
+      .selectFrom('messages')
+      .select('id')
+      .where('id', '=', messageId)
+      .where('chat_id', '=', chatId)
+      .executeTakeFirst();
+    if (!message) throw messageNotFound();
+    if (!(await this.chats.markRead(chatId, user.id, messageId))) return;
+    const others = (await this.chats.memberIds(chatId)).filter((id) => id !== user.id);
+    this.realtime.publish(others, { type: 'read', chat_id: chatId, user_id: user.id, message_id: messageId });
+  }
+
+  /** Up to `max` messages of the user's chats with `after < id <= upTo`, oldest first. */
+  async replay(userId: number, after: number, upTo: number, max: number): Promise<Message[]> {
+    if (upTo <= after) return [];
+    const rows = await this.withSender()
+      .innerJoin('chat_members as cm', (join) => join.onRef('cm.chat_id', '=', 'm.chat_id').on('cm.user_id', '=', userId))
+      .where('m.id', '>', after)
+      .where('m.id', '<=', upTo)
+      .orderBy('m.id', 'asc')
+      .limit(max)
+      .execute();
+    return rows.map(toMessage);
+  }
+
+  private withSender() {
+    return this.db.kysely
+      .selectFrom('messages as m')
+      .innerJoin('users as u', 'u.id', 'm.sender_id')
+      .selectAll('m')
+      .select('u.username as sender');
+  }
+
+  private async requireMember(chatId: number, userId: number): Promise<void> {
+    if (!(await this.chats.isMember(chatId, userId))) throw chatNotFound();
+  }
+
+  private async ownMessage(user: Principal, chatId: number, messageId: number) {
+    await this.requireMember(chatId, user.id);
+    const row = await this.withSender().where('m.id', '=', messageId).where('m.chat_id', '=', chatId).executeTakeFirst();
+    if (!row) throw messageNotFound();
+    if (row.sender_id !== user.id) throw forbidden('NOT_SENDER', 'Only the sender may change or delete a message');
+    return row;
+  }
+}

@@ -1,0 +1,79 @@
+import WebSocket from 'ws';
+import type { Principal } from '../auth/plugin.js';
+
+export const CloseCode = {
+  GOING_AWAY: 1001,
+  TOO_BIG: 1009,
+  TRY_AGAIN_LATER: 1013,
+  UNAUTHORIZED: 4401,
+} as const;
+
+/**
+ * One client socket. Its outbound backlog is bounded: a reader too slow for its share is closed
+ * with 1013 rather than held in memory or allowed to delay anyone else.
+ */
+export class Connection {
+  user: Principal | null = null;
+  lastActivity = Date.now();
+  /** Message ids up to this one were delivered before this socket joined the hub; resume replays them. */
+  liveFrom = 0;
+  /** Frames that arrive while a resume replays, sent after it so that each chat stays in id order. */
+  private held: string[] | null = null;
+  private heldBytes = 0;
+  private closing = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    private readonly maxBacklogBytes: number,
+  ) {}
+
+  get open(): boolean {
+    return !this.closing && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  send(frame: string): void {
+    if (this.held) {
+      this.held.push(frame);
+      this.heldBytes += frame.length;
+      if (this.heldBytes > this.maxBacklogBytes) this.overflow();
+      return;
+    }
+    this.write(frame);
+  }
+
+  sendJson(payload: object): void {
+    this.send(JSON.stringify(payload));
+  }
+
+  /** Written at once, ahead of held frames: the replay itself. */
+  write(frame: string): void {
+    if (!this.open) return;
+    if (this.socket.bufferedAmount + frame.length > this.maxBacklogBytes) {
+      this.overflow();
+      return;
+    }
+    this.socket.send(frame);
+  }
+
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const frames = this.held ?? [];
+    this.held = null;
+    this.heldBytes = 0;
+    for (const frame of frames) this.write(frame);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.held = null;
+    this.socket.close(code, reason);
+  }
+
+  private overflow(): void {
+    this.close(CloseCode.TRY_AGAIN_LATER, 'Backlog over limit: read faster, then reconnect and resume');
+  }
+}

@@ -1,0 +1,118 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Broker } from './broker.js';
+import { CloseCode, type Connection } from './connection.js';
+import { Hub } from './hub.js';
+
+/** What presence needs from storage. */
+export interface PresenceStore {
+  /** Users who share at least one chat with `userId`. */
+  coMembers(userId: number): Promise<number[]>;
+  setLastSeen(userId: number, at: string): Promise<void>;
+}
+
+export interface RealtimeOptions {
+  presenceGraceMs: number;
+  idleTimeoutMs: number;
+}
+
+/**
+ * The real-time core: the broker carries events between processes, the hub hands them to this
+ * process's sockets, and presence follows from who holds a socket.
+ */
+export class Realtime {
+  readonly hub = new Hub();
+  private readonly offlineTimers = new Map<number, NodeJS.Timeout>();
+  private readonly heartbeat: NodeJS.Timeout;
+  /** Presence announcements run one after another, so that online/offline frames never swap. */
+  private presenceQueue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly store: PresenceStore,
+    private readonly options: RealtimeOptions,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    broker.subscribe((event) => this.hub.deliver(event.to, event.frame, event.messageId));
+    this.heartbeat = setInterval(() => this.sweep(), Math.ceil(options.idleTimeoutMs / 3));
+    this.heartbeat.unref();
+  }
+
+  /** Serializes `payload` once and delivers it to every socket of every user in `to`. */
+  publish(to: readonly number[], payload: object, messageId?: number): void {
+    if (to.length === 0) return;
+    this.broker.publish({ to: [...to], frame: JSON.stringify(payload), messageId });
+  }
+
+  isOnline(userId: number): boolean {
+    return this.hub.has(userId) || this.offlineTimers.has(userId);
+  }
+
+  /** An authenticated socket joins: the user comes online with its first one. */
+  attach(conn: Connection): void {
+    if (!this.hub.add(conn)) return;
+    const userId = conn.user!.id;
+    const pending = this.offlineTimers.get(userId);
+    if (pending) {
+      // Back within the grace period: nobody was told it left.
+      clearTimeout(pending);
+      this.offlineTimers.delete(userId);
+      return;
+    }
+    this.announce(userId, true);
+  }
+
+  /** A socket is gone: the user goes offline once its last one has been gone for the grace period. */
+  detach(conn: Connection): void {
+    if (!this.hub.remove(conn)) return;
+    const userId = conn.user!.id;
+    if (this.options.presenceGraceMs === 0) {
+      this.announce(userId, false);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.offlineTimers.delete(userId);
+      if (!this.hub.has(userId)) this.announce(userId, false);
+    }, this.options.presenceGraceMs);
+    timer.unref();
+    this.offlineTimers.set(userId, timer);
+  }
+
+  /** Closes every socket (1001 on shutdown); queued frames are written before the close frame. */
+  closeAll(code: number = CloseCode.GOING_AWAY, reason = 'Server shutting down'): void {
+    clearInterval(this.heartbeat);
+    for (const timer of this.offlineTimers.values()) clearTimeout(timer);
+    this.offlineTimers.clear();
+    for (const conn of [...this.hub.connections()]) conn.close(code, reason);
+  }
+
+  /** Waits for presence announcements under way (their database writes) to finish. */
+  settled(): Promise<void> {
+    return this.presenceQueue;
+  }
+
+  private announce(userId: number, online: boolean): void {
+    this.presenceQueue = this.presenceQueue.then(async () => {
+      try {
+        const at = new Date().toISOString();
+        await this.store.setLastSeen(userId, at);
+        const to = await this.store.coMembers(userId);
+        this.publish(to, { type: 'presence', user_id: userId, online, last_seen_at: at });
+      } catch (err) {
+        this.log.warn({ err, userId }, 'presence update failed');
+      }
+    });
+  }
+
+  /**
+   * Pings every socket; one not heard from (frame or pong) for the idle timeout less one interval is
+   * terminated, so that a socket that went silent is gone within the idle timeout.
+   */
+  private sweep(): void {
+    const interval = Math.ceil(this.options.idleTimeoutMs / 3);
+    const deadline = Date.now() - (this.options.idleTimeoutMs - interval);
+    for (const conn of this.hub.connections()) {
+      if (conn.lastActivity < deadline) conn.socket.terminate();
+      else if (conn.open) conn.socket.ping();
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { chatQueries, type ChatQueries } from './chats/queries.js';
+import { ChatService } from './chats/service.js';
+import { MessageService } from './messages/service.js';
+import { LocalBroker } from './realtime/broker.js';
+import { Realtime } from './realtime/realtime.js';
+import type { IsOnline } from './users/model.js';
+import { userQueries, type UserQueries } from './users/queries.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    users: UserQueries;
+    chatQueries: ChatQueries;
+    realtime: Realtime;
+    chatService: ChatService;
+    messageService: MessageService;
+    isOnline: IsOnline;
+  }
+}
+
+/** Builds the application's services over the database and decorates the app with them. */
+export default fp(
+  async function services(app: FastifyInstance) {
+    const { config } = app;
+    const kysely = app.db.kysely;
+    const users = userQueries(kysely);
+    // Presence reads co-members from the chats, and chats show presence: each refers to the other lazily.
+    const realtime = new Realtime(
+      new LocalBroker(),
+      { coMembers: (userId) => chats.coMembers(userId), setLastSeen: (userId, at) => users.setLastSeen(userId, at) },
+      { presenceGraceMs: config.presenceGraceMs, idleTimeoutMs: config.ws.idleTimeoutMs },
+      app.log,
+    );
+    const isOnline: IsOnline = (userId) => realtime.isOnline(userId);
+    const chats = chatQueries(kysely, isOnline);
+    const messages = new MessageService(app.db, chats, realtime, config.rateLimits, app.log);
+
+    app.decorate('users', users);
+    app.decorate('chatQueries', chats);
+    app.decorate('realtime', realtime);
+    app.decorate('isOnline', isOnline);
+    app.decorate('chatService', new ChatService(chats, users, realtime));
+    app.decorate('messageService', messages);
+
+    app.addHook('onClose', async () => {
+      messages.stop();
+      await realtime.settled();
+    });
+  },
+  { name: 'services', dependencies: ['db'] },
+);

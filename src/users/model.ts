@@ -1,0 +1,26 @@
+import type { UserRow } from '../db/schema.js';
+import type { Member, User } from '../http/schemas.js';
+
+export type IsOnline = (userId: number) => boolean;
+
+export function toUser(row: UserRow, isOnline: IsOnline): User {
+  return {
+    id: row.id,
+    username: row.username,
+    display_name: row.display_name,
+    bio: row.bio,
+    created_at: row.created_at,
+    online: isOnline(row.id),
+    last_seen_at: row.last_seen_at,
+  };
+}
+
+export function toMember(row: Pick<UserRow, 'id' | 'username' | 'display_name' | 'last_seen_at'>, isOnline: IsOnline): Member {
+  return {
+    id: row.id,
+    username: row.username,
+    display_name: row.display_name,
+    online: isOnline(row.id),
+    last_seen_at: row.last_seen_at,
+  };
+}
