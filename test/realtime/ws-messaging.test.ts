@@ -1,6 +1,6 @@
 import t from 'tap';
 import { login, pair, request, startServer } from '../helpers/server.js';
-import { connect, open } from '../helpers/ws-client.js';
+import { connect, open, type Frame } from '../helpers/ws-client.js';
 
 t.test('authentication by header, query and IDENTIFY', async (t) => {
   const server = await startServer(t);
@@ -145,7 +145,7 @@ t.test('frames from one socket are handled in order, with ids increasing', async
   const aliceSocket = await connect(t, server, alice);
   const bobSocket = await connect(t, server, bob);
   for (let i = 0; i < 50; i++) aliceSocket.send({ chat_id: chatId, content: `m${i}` });
-  const received = [];
+  const received: Frame[] = [];
   for (let i = 0; i < 50; i++) received.push(await bobSocket.nextOfType('message'));
   t.same(received.map((m) => m.content), Array.from({ length: 50 }, (_, i) => `m${i}`));
   t.ok(received.every((m, i) => i === 0 || m.id > received[i - 1]!.id), 'ids increase');
