@@ -9,7 +9,9 @@ import type { Config } from './config.js';
 import dbPlugin from './db/plugin.js';
 import { AppError } from './errors.js';
 import errorHandler from './http/error-handler.js';
+import { registerDocs } from './http/docs.js';
 import { useValidators } from './http/validation.js';
+import { registerWebClient } from './http/web.js';
 import messagesRoutes from './messages/routes.js';
 import wsRoute from './realtime/ws-route.js';
 import services from './services.js';
@@ -48,11 +50,15 @@ export async function buildApp(config: Config, options: Pick<FastifyServerOption
   await app.register(dbPlugin);
   await app.register(services);
   await app.register(authPlugin);
+  // Public, and registered before the hook below so that it leaves their routes alone.
+  await registerDocs(app);
+  await registerWebClient(app);
 
   // Every route needs a bearer token unless it says otherwise: checked before the body is read.
   app.addHook('onRoute', (route) => {
-    if (route.config?.auth === 'public' || route.url.startsWith('/docs')) return;
+    if (route.config?.auth === 'public') return;
     route.onRequest = [app.authenticate, ...toArray(route.onRequest)];
+    route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
   });
   await registerRateLimits(app, config);
 
