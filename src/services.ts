@@ -35,6 +35,9 @@ export default fp(
     const isOnline: IsOnline = (userId) => realtime.isOnline(userId);
     const chats = chatQueries(kysely, isOnline);
     const messages = new MessageService(app.db, chats, realtime, config.rateLimits, app.log);
+    // Messages stored before this process started were never delivered live here: resume replays them.
+    const newest = await kysely.selectFrom('messages').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    realtime.hub.lastMessageId = Number(newest?.id ?? 0);
 
     app.decorate('users', users);
     app.decorate('chatQueries', chats);

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
 import { describe } from './validation.js';
@@ -25,6 +25,7 @@ const FASTIFY_CODES: Record<string, string> = {
 export default fp(async function errorHandler(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof AppError) {
+      if (err.status === 429) setRetryAfter(reply, err.details.retry_after_ms);
       return reply.status(err.status).send({ error: err.message, code: err.code, ...err.details });
     }
     if (err.validation) {
@@ -45,6 +46,15 @@ export default fp(async function errorHandler(app: FastifyInstance) {
     reply.status(404).send({ error: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' });
   });
 });
+
+/**
+ * A 429 tells the client when to try again (`Retry-After`, whole seconds): the route rate limits
+ * set it themselves, while limits the services enforce (sends) only know `retry_after_ms`.
+ */
+function setRetryAfter(reply: FastifyReply, retryAfterMs: unknown): void {
+  if (reply.hasHeader('retry-after') || typeof retryAfterMs !== 'number') return;
+  reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+}
 
 function authMessage(code: string): string {
   if (code === 'TOKEN_EXPIRED') return 'The token has expired: log in again';

@@ -25,6 +25,8 @@ export class Connection {
   constructor(
     readonly socket: WebSocket,
     private readonly maxBacklogBytes: number,
+    /** Called once when the server starts closing the socket, long before a slow peer completes the close. */
+    private readonly onClosing: (conn: Connection) => void = () => {},
   ) {}
 
   get open(): boolean {
@@ -70,6 +72,7 @@ export class Connection {
     if (this.closing) return;
     this.closing = true;
     this.held = null;
+    this.onClosing(this);
     this.socket.close(code, reason);
   }
 

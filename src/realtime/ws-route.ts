@@ -19,6 +19,12 @@ import { SerialQueue } from './serial-queue.js';
 
 type Frame = Record<string, unknown>;
 
+/**
+ * A new socket holds live frames until its first frame is handled (or this long): a client that
+ * resumes at once then gets the replay before anything newer, so each chat stays in id order.
+ */
+const INITIAL_HOLD_MS = 1000;
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set on a WebSocket upgrade that carried a valid token (header or `?token=`). */
@@ -60,10 +66,27 @@ export default async function wsRoute(app: FastifyInstance) {
       },
     },
     (socket: WebSocket, request: FastifyRequest) => {
-      const conn = new Connection(socket, config.ws.maxBacklogBytes);
+      const conn = new Connection(socket, config.ws.maxBacklogBytes, () => realtime.detach(conn));
       const queue = new SerialQueue();
       let identifyTimer: NodeJS.Timeout | null = null;
       let identifying = false;
+      let holdTimer: NodeJS.Timeout | null = null;
+
+      const goLive = () => {
+        realtime.attach(conn);
+        conn.hold();
+        holdTimer = setTimeout(() => {
+          holdTimer = null;
+          conn.release();
+        }, INITIAL_HOLD_MS);
+      };
+      /** The first frame ends the initial hold; a resume ends it itself, after its replay. */
+      const endInitialHold = (type: string) => {
+        if (holdTimer === null) return;
+        clearTimeout(holdTimer);
+        holdTimer = null;
+        if (type !== 'resume') conn.release();
+      };
 
       const sendError = (error: AppError | { code: string; message: string; details?: object }, frame?: Frame) => {
         const clientId = typeof frame?.client_id === 'string' ? frame.client_id : undefined;
@@ -126,8 +149,8 @@ export default async function wsRoute(app: FastifyInstance) {
         }
         if (identifyTimer) clearTimeout(identifyTimer);
         if (!conn.open) return;
-        realtime.attach(conn);
-        conn.sendJson({ op: 'READY', d: { user_id: conn.user.id } });
+        goLive();
+        conn.write(JSON.stringify({ op: 'READY', d: { user_id: conn.user.id } }));
       };
 
       const onFrame = (frame: Frame): void => {
@@ -146,6 +169,7 @@ export default async function wsRoute(app: FastifyInstance) {
         if (typeof type !== 'string' || !Object.hasOwn(handlers, type)) {
           return sendError({ code: 'UNKNOWN_TYPE', message: `Unknown frame type ${JSON.stringify(type)}` }, frame);
         }
+        endInitialHold(type);
         const invalid = clientFrames[type as ClientFrameType](frame);
         if (invalid) {
           return sendError({ code: 'VALIDATION_ERROR', message: invalid.message, details: { field: invalid.field } }, frame);
@@ -178,12 +202,13 @@ export default async function wsRoute(app: FastifyInstance) {
       });
       socket.on('close', () => {
         if (identifyTimer) clearTimeout(identifyTimer);
+        if (holdTimer) clearTimeout(holdTimer);
         realtime.detach(conn);
       });
 
       if (request.wsPrincipal) {
         conn.user = request.wsPrincipal;
-        realtime.attach(conn);
+        goLive();
       } else {
         identifyTimer = setTimeout(
           () => conn.close(CloseCode.UNAUTHORIZED, 'No IDENTIFY within the time allowed'),

@@ -1,0 +1,217 @@
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import t from 'tap';
+import WebSocket from 'ws';
+import { sqlitePath } from '../../src/config.js';
+import { login, pair, request, startServer } from '../helpers/server.js';
+import { connect, open, TestSocket, type Frame } from '../helpers/ws-client.js';
+
+t.test('one client_id sent at once over REST and two sockets stores one message', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  const phone = await connect(t, server, alice);
+  const laptop = await connect(t, server, alice);
+  const bobSocket = await connect(t, server, bob);
+
+  const send = { chat_id: chatId, content: 'once', client_id: 'same-key' };
+  phone.send(send);
+  laptop.send(send);
+  const rest = await Promise.all(
+    [1, 2, 3].map(() => request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: send })),
+  );
+  const id = rest[0]!.body.id;
+  t.ok(rest.every((r) => r.status === 201 && r.body.id === id), 'every REST caller gets the same message');
+  t.equal((await phone.nextOfType('message')).id, id);
+  t.equal((await laptop.nextOfType('message')).id, id);
+  const bobFrames = await bobSocket.settle();
+  t.same(bobFrames.map((f) => f.id), [id], 'the other member receives it once');
+  const history = await request(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+  t.equal(history.body.length, 1, 'one row');
+});
+
+t.test('a receiver that drops mid-burst resumes with nothing lost and nothing twice', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  const sender = await connect(t, server, alice);
+  let receiver = await connect(t, server, bob);
+  const TOTAL = 400;
+  const received: Frame[] = [];
+  const collect = (socket: TestSocket) => socket.ws.on('message', (d) => {
+    const frame = JSON.parse(d.toString());
+    if (frame.type === 'message') received.push(frame);
+  });
+  collect(receiver);
+
+  let sent = 0;
+  const burst = setInterval(() => {
+    for (let i = 0; i < 10 && sent < TOTAL; i++) sender.send({ chat_id: chatId, content: `m${sent++}` });
+    if (sent === TOTAL) clearInterval(burst);
+  }, 1);
+  t.teardown(() => clearInterval(burst));
+
+  while (received.length < 50) await new Promise((r) => setTimeout(r, 2));
+  receiver.ws.terminate();
+  await receiver.closed;
+  // What the client had seen when its socket died (frames parsed after terminate() included).
+  const lastSeen = received.at(-1)!.id;
+  while (sent < TOTAL / 2) await new Promise((r) => setTimeout(r, 2));
+
+  // Reconnect while the burst goes on: the replay and live messages interleave on the server.
+  // Reconnect while the burst goes on: the replay and live messages interleave on the server.
+  receiver = await open(t, server.wsUrl, { authorization: `Bearer ${bob.token}` });
+  receiver.send({ type: 'resume', after: lastSeen });
+  for (let f = await receiver.next(); f.type !== 'resumed'; f = await receiver.next()) received.push(f);
+  while (received.length < TOTAL) received.push(await receiver.nextOfType('message'));
+  t.same(await receiver.settle(), [], 'nothing more');
+
+  const contents = received.map((f) => f.content);
+  t.equal(received.length, TOTAL, 'nothing twice');
+  t.same(contents, Array.from({ length: TOTAL }, (_, i) => `m${i}`), 'nothing lost, in order');
+  t.ok(received.every((f, i) => i === 0 || f.id > received[i - 1]!.id), 'ids ascend');
+});
+
+t.test('resume skips chats the user has left', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  const group = await request(server, 'POST', '/chats', { token: alice.token, body: { name: 'g', members: ['bob'] } });
+  const send = (chat: number, content: string) =>
+    request(server, 'POST', `/chats/${chat}/messages`, { token: alice.token, body: { content } });
+  await send(group.body.id, 'group one');
+  await send(chatId, 'direct one');
+  await request(server, 'DELETE', `/chats/${group.body.id}/members/${bob.user.id}`, { token: bob.token });
+  await send(group.body.id, 'group two');
+
+  const socket = await connect(t, server, bob);
+  socket.send({ type: 'resume', after: 0 });
+  const frames = [];
+  for (let f = await socket.next(); f.type !== 'resumed'; f = await socket.next()) frames.push(f);
+  t.same(frames.map((f) => f.content), ['direct one']);
+});
+
+t.test('resume is bounded per call and continues from last_id', async (t) => {
+  const server = await startServer(t, { RESUME_MAX_MESSAGES: '5' });
+  const { alice, bob, chatId } = await pair(server);
+  for (let i = 0; i < 12; i++) {
+    await request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: `m${i}` } });
+  }
+  const socket = await connect(t, server, bob);
+  const collectResumed = async (after: number) => {
+    socket.send({ type: 'resume', after });
+    const frames: Frame[] = [];
+    let f = await socket.next();
+    while (f.type !== 'resumed') {
+      frames.push(f);
+      f = await socket.next();
+    }
+    return { contents: frames.map((m) => m.content), resumed: f };
+  };
+  const first = await collectResumed(0);
+  t.same(first.contents, ['m0', 'm1', 'm2', 'm3', 'm4']);
+  t.match(first.resumed, { type: 'resumed', complete: false });
+  const second = await collectResumed(first.resumed.last_id);
+  t.same(second.contents, ['m5', 'm6', 'm7', 'm8', 'm9']);
+  const third = await collectResumed(second.resumed.last_id);
+  t.same(third.contents, ['m10', 'm11']);
+  t.match(third.resumed, { complete: true });
+  const none = await collectResumed(third.resumed.last_id);
+  t.same(none.contents, []);
+  t.same(none.resumed, { type: 'resumed', last_id: third.resumed.last_id, complete: true });
+});
+
+t.test('a socket that stops answering pings is terminated and counted offline', async (t) => {
+  const server = await startServer(t, { WS_IDLE_TIMEOUT_MS: '600' });
+  const { alice, bob } = await pair(server);
+  const bobSocket = await connect(t, server, bob);
+  const ws = new WebSocket(server.wsUrl, { headers: { authorization: `Bearer ${alice.token}` }, autoPong: false });
+  const silent = new TestSocket(ws);
+  t.teardown(() => ws.terminate());
+  await new Promise((resolve) => ws.once('open', resolve));
+  t.match(await bobSocket.nextOfType('presence'), { user_id: alice.user.id, online: true });
+  t.equal((await silent.closed).code, 1006, 'terminated without a close handshake');
+  t.match(await bobSocket.nextOfType('presence'), { user_id: alice.user.id, online: false });
+  await bobSocket.ping();
+  t.ok(bobSocket.ws.readyState === WebSocket.OPEN, 'a socket that answers pings stays open');
+});
+
+t.test('a reader that never reads is closed with 1013 while the others keep receiving', async (t) => {
+  const server = await startServer(t, { WS_MAX_BACKLOG_BYTES: '65536' });
+  const { alice, bob, chatId } = await pair(server);
+  const sender = await connect(t, server, alice);
+  const healthy = await connect(t, server, bob);
+  const slow = await connect(t, server, bob);
+  const slowTcp = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  slowTcp.pause();
+
+  // Enough to fill the kernel's socket buffers on both ends and then the bounded backlog.
+  const TOTAL = 4000;
+  const content = 'x'.repeat(4000);
+  let echoed = 0;
+  let delivered = 0;
+  sender.ws.on('message', () => echoed++);
+  healthy.ws.on('message', (d) => {
+    if (JSON.parse(d.toString()).type === 'message') delivered++;
+  });
+  for (let sent = 0; sent < TOTAL; ) {
+    while (sent < TOTAL && sent - echoed < 100) sender.send({ chat_id: chatId, content, client_id: `c${sent++}` });
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  while (delivered < TOTAL) await new Promise((r) => setTimeout(r, 5));
+  t.equal(delivered, TOTAL, 'the healthy socket received every message');
+  const bobSockets = [...server.app.realtime.hub.connections()].filter((c) => c.user?.id === bob.user.id);
+  t.equal(bobSockets.length, 1, 'the slow socket is out of the hub: nothing more is queued for it');
+  slowTcp.resume();
+  t.equal((await slow.closed).code, 1013);
+});
+
+t.test('the per-user send rate limit answers RATE_LIMITED and keeps the socket', async (t) => {
+  const server = await startServer(t, { RATE_LIMIT_SEND: '3', RATE_LIMIT_SEND_WINDOW_MS: '60000' });
+  const { alice, chatId } = await pair(server);
+  const socket = await connect(t, server, alice);
+  for (let i = 0; i < 5; i++) socket.send({ chat_id: chatId, content: `m${i}`, client_id: `c${i}` });
+  const frames = [];
+  for (let i = 0; i < 5; i++) frames.push(await socket.next());
+  t.equal(frames.filter((f) => f.type === 'message').length, 3);
+  const limited = frames.filter((f) => f.type === 'error');
+  t.equal(limited.length, 2);
+  t.match(limited[0], { code: 'RATE_LIMITED', client_id: String, retry_after_ms: Number });
+  await socket.ping();
+  const rest = await request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'x' } });
+  t.equal(rest.status, 429);
+  t.match(rest.body, { code: 'RATE_LIMITED' });
+  t.ok(Number(rest.headers.get('retry-after')) >= 1, 'Retry-After in seconds');
+});
+
+t.test('shutdown confirms every accepted send before closing sockets with 1001', async (t) => {
+  const server = await startServer(t);
+  const { alice, chatId } = await pair(server);
+  const socket = await connect(t, server, alice);
+  const echoed = new Set<string>();
+  const refused = new Set<string>();
+  socket.ws.on('message', (d) => {
+    const frame = JSON.parse(d.toString());
+    if (frame.type === 'message') echoed.add(frame.client_id);
+    if (frame.type === 'error') refused.add(frame.client_id);
+  });
+  for (let i = 0; i < 300; i++) socket.send({ chat_id: chatId, content: `m${i}`, client_id: `c${i}` });
+  await new Promise((r) => setTimeout(r, 5));
+  await server.app.close();
+  t.equal((await socket.closed).code, 1001);
+
+  const db = new Database(path.resolve(sqlitePath(server.config.databaseUrl)!), { readonly: true });
+  t.teardown(() => db.close());
+  const stored = new Set(db.prepare('select client_id from messages').all().map((r) => (r as { client_id: string }).client_id));
+  t.ok(echoed.size > 0, `${echoed.size} sends confirmed before the close`);
+  t.same([...stored].filter((c) => !echoed.has(c)), [], 'nothing stored without its echo');
+  t.same([...echoed].filter((c) => !stored.has(c)), [], 'every echo is stored');
+  t.ok([...refused].every((c) => !stored.has(c)), 'refused sends were not stored');
+});
+
+t.test('an IDENTIFY socket and a header socket of one user both get the replay only once', async (t) => {
+  const server = await startServer(t);
+  const alice = await login(server, 'alice');
+  const socket = await open(t, server.wsUrl);
+  socket.send({ op: 'IDENTIFY', d: { token: alice.token } });
+  socket.send({ type: 'resume', after: 0 });
+  t.match(await socket.next(), { op: 'READY' });
+  t.same(await socket.next(), { type: 'resumed', last_id: 0, complete: true }, 'a frame right behind IDENTIFY waits for it');
+});
