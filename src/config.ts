@@ -12,6 +12,8 @@ export interface Config {
   /** Folder for runtime files (the SQLite file by default, the generated JWT secret). */
   dataDir: string;
   redisUrl: string | null;
+  /** The pub/sub channel: deployments sharing one Redis each need their own. */
+  redisChannel: string;
   /** null: generate one once and keep it in `dataDir`. */
   jwtSecret: string | null;
   jwtTtlSeconds: number;
@@ -65,6 +67,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir,
     redisUrl: env.REDIS_URL ? env.REDIS_URL : null,
+    redisChannel: read.string('REDIS_CHANNEL', 'dm-server:events'),
     jwtSecret,
     jwtTtlSeconds: read.duration('JWT_TTL', '24h'),
     authMode: read.oneOf('AUTH_MODE', ['open', 'password'] as const, 'open'),

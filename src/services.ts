@@ -4,6 +4,7 @@ import { chatQueries, type ChatQueries } from './chats/queries.js';
 import { ChatService } from './chats/service.js';
 import { MessageService } from './messages/service.js';
 import { LocalBroker } from './realtime/broker.js';
+import { RedisBroker } from './realtime/redis-broker.js';
 import { Realtime } from './realtime/realtime.js';
 import type { IsOnline } from './users/model.js';
 import { userQueries, type UserQueries } from './users/queries.js';
@@ -26,8 +27,11 @@ export default fp(
     const kysely = app.db.kysely;
     const users = userQueries(kysely);
     // Presence reads co-members from the chats, and chats show presence: each refers to the other lazily.
+    const broker = config.redisUrl
+      ? await RedisBroker.connect(config.redisUrl, config.redisChannel, app.log)
+      : new LocalBroker();
     const realtime = new Realtime(
-      new LocalBroker(),
+      broker,
       { coMembers: (userId) => chats.coMembers(userId), setLastSeen: (userId, at) => users.setLastSeen(userId, at) },
       { presenceGraceMs: config.presenceGraceMs, idleTimeoutMs: config.ws.idleTimeoutMs },
       app.log,
@@ -49,6 +53,7 @@ export default fp(
     app.addHook('onClose', async () => {
       messages.stop();
       await realtime.settled();
+      await broker.close();
     });
   },
   { name: 'services', dependencies: ['db'] },
