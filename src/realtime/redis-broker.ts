@@ -27,7 +27,7 @@ export class RedisBroker implements Broker {
     } catch (err) {
       pub.disconnect();
       sub.disconnect();
-      throw new Error(`Cannot reach Redis at REDIS_URL (${(err as Error).message})`);
+      throw new Error(`Cannot reach Redis at REDIS_URL (${(err as Error).message})`, { cause: err });
     }
     return new RedisBroker(pub, sub, channel, log);
   }
