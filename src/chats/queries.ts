@@ -19,7 +19,7 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline) {
         : db
             .selectFrom('chat_members as cm')
             .innerJoin('users as u', 'u.id', 'cm.user_id')
-            .select(['cm.chat_id', 'u.id', 'u.username', 'u.display_name', 'u.last_seen_at'])
+            .select(['cm.chat_id', 'cm.last_read_message_id', 'u.id', 'u.username', 'u.display_name', 'u.last_seen_at'])
             .where('cm.chat_id', 'in', chatIds)
             .orderBy('cm.joined_at')
             .orderBy('u.id')

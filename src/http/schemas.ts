@@ -31,6 +31,8 @@ export const Member = Type.Object({
   display_name: NullableString,
   online: Type.Boolean(),
   last_seen_at: NullableTimestamp,
+  /** Where this member has read up to: lets a client show "Seen" without waiting for a read frame. */
+  last_read_message_id: Type.Integer(),
 });
 export type Member = Static<typeof Member>;
 

@@ -15,12 +15,15 @@ export function toUser(row: UserRow, isOnline: IsOnline): User {
   };
 }
 
-export function toMember(row: Pick<UserRow, 'id' | 'username' | 'display_name' | 'last_seen_at'>, isOnline: IsOnline): Member {
+type MemberRow = Pick<UserRow, 'id' | 'username' | 'display_name' | 'last_seen_at'> & { last_read_message_id: number };
+
+export function toMember(row: MemberRow, isOnline: IsOnline): Member {
   return {
     id: row.id,
     username: row.username,
     display_name: row.display_name,
     online: isOnline(row.id),
     last_seen_at: row.last_seen_at,
+    last_read_message_id: row.last_read_message_id,
   };
 }

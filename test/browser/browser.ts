@@ -1,0 +1,64 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Teardown } from '../helpers/server.js';
+
+/** Debian's Chromium (`apt-get install -y chromium`); never a browser download. */
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const chromiumMissing = !existsSync(chromiumPath);
+export const skipReason = `no Chromium at ${chromiumPath}: install it with "apt-get install -y chromium" (or set CHROMIUM_PATH) to run the browser tests`;
+
+export const screenshotDir = fileURLToPath(new URL('../screenshots/', import.meta.url));
+
+/**
+ * Headless Chromium, closed when the test ends. `launch()` gives it a new, empty user-data dir of
+ * its own; the flags keep it from reaching for Google's services on a closed network.
+ */
+export async function launch(t: Teardown): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  t.teardown(() => browser.close());
+  return browser;
+}
+
+export function ensureScreenshotDir(): string {
+  mkdirSync(screenshotDir, { recursive: true });
+  return screenshotDir;
+}
+
+/** Collects what the page reports as broken: uncaught errors and console errors. */
+export function watchErrors(page: Page, into: string[], who: string): void {
+  page.on('pageerror', (err) => into.push(`${who}: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') into.push(`${who} console: ${msg.text()}`);
+  });
+}
+
+/** Opens the client and logs in by username; resolves once its socket is identified. */
+export async function logIn(page: Page, url: string, username: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Username').fill(username);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#me-name', { hasText: username }).waitFor();
+  await online(page);
+}
+
+/** Waits until the page's socket is identified (the status says Online). */
+export function online(page: Page): Promise<void> {
+  return page.locator('#conn-status[data-state="online"]').waitFor();
+}
+
+/** The confirmed message (it has an id) with exactly this text. */
+export function message(page: Page, text: string) {
+  return page.locator('#message-list li.msg[data-id]').filter({ has: page.getByText(text, { exact: true }) });
+}
