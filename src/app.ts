@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import authPlugin from './auth/plugin.js';
 import authRoutes from './auth/routes.js';
 import chatsRoutes from './chats/routes.js';
@@ -38,7 +38,12 @@ export async function buildApp(config: Config, options: Pick<FastifyServerOption
       },
     },
     bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
     forceCloseConnections: 'idle',
+    // A URL that cannot be decoded (`/chats/%`) is the one error Fastify answers before routing.
+    frameworkErrors: (_error, _request, reply) => {
+      (reply as FastifyReply).status(400).send({ error: 'The URL could not be decoded', code: 'BAD_URL' });
+    },
   });
   app.decorate('config', config);
   useValidators(app);
@@ -81,23 +86,33 @@ export async function buildApp(config: Config, options: Pick<FastifyServerOption
   return app;
 }
 
-/** Logins per address, every other route per address as well (limits of 0 are off). */
+/**
+ * Per client address: /login and /register share one budget, every other route shares another
+ * (limits of 0 are off). Checked first, before the token.
+ */
 async function registerRateLimits(app: FastifyInstance, config: Config): Promise<void> {
   const { auth, authWindowMs, api, apiWindowMs } = config.rateLimits;
-  if (auth === 0 && api === 0) return;
-  // Before the plugin registers its own onRoute hook, which reads `config.rateLimit`.
+  await app.register(rateLimit, { global: false });
+  // The plugin gives each route a store of its own; a limiter made here is one budget for many routes.
+  const limiter = (max: number, timeWindow: number) => (max > 0 ? app.createRateLimit({ max, timeWindow }) : null);
+  const limiters = { auth: limiter(auth, authWindowMs), api: limiter(api, apiWindowMs) };
   app.addHook('onRoute', (route) => {
     if (route.url === '/ws' || route.url === '/healthz') return;
-    const isAuth = route.url === '/login' || route.url === '/register';
-    const [max, timeWindow] = isAuth ? [auth, authWindowMs] : [api, apiWindowMs];
-    if (max > 0) route.config = { ...route.config, rateLimit: { max, timeWindow } };
-  });
-  await app.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: (_request, context) =>
-      new AppError(429, 'RATE_LIMITED', `Too many requests: try again in ${context.after}`, { retry_after_ms: context.ttl }),
+    const check = isAuthRoute(route.url) ? limiters.auth : limiters.api;
+    if (!check) return;
+    const enforce = async (request: FastifyRequest, reply: FastifyReply) => {
+      const result = await check(request);
+      if (result.isAllowed || !result.isExceeded) return;
+      reply.header('retry-after', String(Math.max(1, Math.ceil(result.ttl / 1000))));
+      throw new AppError(429, 'RATE_LIMITED', `Too many requests: try again in ${Math.ceil(result.ttl / 1000)} s`, {
+        retry_after_ms: result.ttl,
+      });
+    };
+    route.onRequest = [enforce, ...toArray(route.onRequest)];
   });
 }
+
+const isAuthRoute = (url: string) => url === '/login' || url === '/register';
 
 function corsOrigin(setting: string): string | string[] | boolean {
   if (setting === '*') return '*';

@@ -19,6 +19,8 @@ export interface Config {
   jwtTtlSeconds: number;
   authMode: AuthMode;
   corsOrigin: string;
+  /** Behind a reverse proxy: take the client's address from X-Forwarded-For (rate limits, logs). */
+  trustProxy: boolean;
   logLevel: string;
   sqliteSynchronous: SqliteSynchronous;
   bodyLimitBytes: number;
@@ -59,6 +61,8 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('JWT_SECRET must be at least 32 characters when NODE_ENV=production');
   }
   checkDatabaseUrl(databaseUrl, problems);
+  // The generated secret is kept there: an unusable folder is a configuration problem, found now.
+  if (jwtSecret === null) checkFolder(path.resolve(dataDir), 'DATA_DIR', 'for the generated JWT secret', problems);
 
   const config: Config = {
     host: read.string('HOST', '0.0.0.0'),
@@ -72,6 +76,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtTtlSeconds: read.duration('JWT_TTL', '24h'),
     authMode: read.oneOf('AUTH_MODE', ['open', 'password'] as const, 'open'),
     corsOrigin: read.string('CORS_ORIGIN', production ? '' : '*'),
+    trustProxy: read.oneOf('TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1024 * 1024, 1024),
@@ -115,12 +120,16 @@ function checkDatabaseUrl(url: string, problems: string[]): void {
   }
   const file = sqlitePath(url);
   if (file === null) return;
-  const dir = path.dirname(path.resolve(file));
+  checkFolder(path.dirname(path.resolve(file)), 'DATABASE_URL', 'for the database', problems);
+}
+
+/** Makes `dir` if needed and checks that the server can read and write in it. */
+function checkFolder(dir: string, variable: string, purpose: string, problems: string[]): void {
   try {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.R_OK | constants.W_OK);
   } catch (err) {
-    problems.push(`DATABASE_URL: cannot use folder ${dir} for the database (${(err as Error).message})`);
+    problems.push(`${variable}: cannot use folder ${dir} ${purpose} (${(err as Error).message})`);
   }
 }
 

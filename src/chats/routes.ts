@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { badRequest } from '../errors.js';
 import { Chat, ChatIdParams, errors, Id } from '../http/schemas.js';
 import { AddMemberBody, CreateGroupBody, InitiateBody } from './schemas.js';
 
@@ -20,8 +21,8 @@ const chatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const body = request.body;
-      return chatService.initiate(request.user, 'target_id' in body ? body.target_id : body.target_username);
+      const { target_id: id, target_username: username } = request.body;
+      return chatService.initiate(request.user, oneOf(id, username, ['target_id', 'target_username']));
     },
   );
 
@@ -73,8 +74,8 @@ const chatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const body = request.body;
-      return chatService.addMember(request.user, request.params.chat_id, 'user_id' in body ? body.user_id : body.username);
+      const { user_id: id, username } = request.body;
+      return chatService.addMember(request.user, request.params.chat_id, oneOf(id, username, ['user_id', 'username']));
     },
   );
 
@@ -94,5 +95,14 @@ const chatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 };
+
+/** The user that a one-of-two body names (the id when both are given). */
+function oneOf(id: number | undefined, username: string | undefined, names: [id: string, username: string]) {
+  const ref = id ?? username;
+  if (ref === undefined) {
+    throw badRequest('VALIDATION_ERROR', `${names[1]} or ${names[0]} is required`, { field: names[1] });
+  }
+  return ref;
+}
 
 export default chatsRoutes;

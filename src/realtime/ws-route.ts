@@ -52,7 +52,7 @@ export default async function wsRoute(app: FastifyInstance) {
       websocket: true,
       config: { auth: 'public' },
       preValidation: async (request: FastifyRequest, reply) => {
-        if (!originAllowed(request.headers.origin, config.corsOrigin)) {
+        if (!originAllowed(request.headers.origin, request.headers.host, config.corsOrigin)) {
           return reply.status(403).send({ error: 'Origin not allowed', code: 'ORIGIN_NOT_ALLOWED' });
         }
         const token = bearer(request.headers.authorization) ?? (request.query as { token?: string }).token;
@@ -224,8 +224,12 @@ function bearer(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** CORS does not cover WebSockets: a browser page from another origin is refused here. */
-function originAllowed(origin: string | undefined, allowed: string): boolean {
+/**
+ * CORS does not cover WebSockets: a browser page from another origin is refused here, unless
+ * CORS_ORIGIN allows it. Pages served by this server (the web client) are always allowed.
+ */
+function originAllowed(origin: string | undefined, host: string | undefined, allowed: string): boolean {
   if (origin === undefined || allowed === '*') return true;
+  if (URL.canParse(origin) && new URL(origin).host === host) return true;
   return allowed.split(',').some((o) => o.trim() === origin);
 }

@@ -150,3 +150,13 @@ t.test('frames from one socket are handled in order, with ids increasing', async
   t.same(received.map((m) => m.content), Array.from({ length: 50 }, (_, i) => `m${i}`));
   t.ok(received.every((m, i) => i === 0 || m.id > received[i - 1]!.id), 'ids increase');
 });
+
+t.test('Origin: pages of this server always, other origins only when CORS_ORIGIN allows them', async (t) => {
+  const server = await startServer(t, { CORS_ORIGIN: 'https://chat.example' });
+  const alice = await login(server, 'alice');
+  const auth = { authorization: `Bearer ${alice.token}` };
+  const own = new URL(server.url).origin;
+  await (await open(t, server.wsUrl, { ...auth, origin: own })).ping();
+  await (await open(t, server.wsUrl, { ...auth, origin: 'https://chat.example' })).ping();
+  await t.rejects(open(t, server.wsUrl, { ...auth, origin: 'https://evil.example' }), { message: 'upgrade refused: 403' });
+});
