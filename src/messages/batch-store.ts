@@ -134,26 +134,33 @@ async function earlierSends(trx: Transaction<Database>, requests: readonly SendR
   return found;
 }
 
-/** Each chat's newest message and activity time; each sender has read up to its own message. */
+/**
+ * Each chat's newest message and activity time; each sender has read up to its own message.
+ * Two statements per batch, however many chats and senders it holds.
+ */
 async function recordActivity(trx: Transaction<Database>, stored: SendOutcome[], now: string) {
   const lastByChat = new Map<number, number>();
-  const lastBySender = new Map<string, { chatId: number; senderId: number; id: number }>();
+  const lastBySender = new Map<string, [chatId: number, senderId: number, id: number]>();
   for (const outcome of stored) {
     if (!outcome.ok) continue;
     const { id, chat_id, sender_id } = outcome.message;
     lastByChat.set(chat_id, id);
-    lastBySender.set(`${chat_id}:${sender_id}`, { chatId: chat_id, senderId: sender_id, id });
+    lastBySender.set(`${chat_id}:${sender_id}`, [chat_id, sender_id, id]);
   }
-  for (const [chatId, id] of lastByChat) {
-    await trx.updateTable('chats').set({ last_message_id: id, last_activity_at: now }).where('id', '=', chatId).execute();
-  }
-  for (const { chatId, senderId, id } of lastBySender.values()) {
-    await trx
-      .updateTable('chat_members')
-      .set({ last_read_message_id: id })
-      .where('chat_id', '=', chatId)
-      .where('user_id', '=', senderId)
-      .where('last_read_message_id', '<', id)
-      .execute();
-  }
+  if (lastByChat.size === 0) return;
+  await sql`
+    with v(chat_id, id) as (values ${rowsOf([...lastByChat])})
+    update chats set last_message_id = v.id, last_activity_at = ${now}
+    from v where chats.id = v.chat_id`.execute(trx);
+  await sql`
+    with v(chat_id, user_id, id) as (values ${rowsOf([...lastBySender.values()])})
+    update chat_members set last_read_message_id = v.id
+    from v
+    where chat_members.chat_id = v.chat_id and chat_members.user_id = v.user_id
+      and chat_members.last_read_message_id < v.id`.execute(trx);
+}
+
+/** `(cast(? as integer), …), …`: typed, since PostgreSQL cannot infer the type of a bare parameter. */
+function rowsOf(rows: number[][]) {
+  return sql.join(rows.map((row) => sql`(${sql.join(row.map((value) => sql`cast(${value} as integer)`))})`));
 }
