@@ -49,6 +49,11 @@ export async function buildApp(config: Config, options: Pick<FastifyServerOption
   useValidators(app);
   // JSON only: any other content type is a 415, not a body the schema then rejects.
   app.removeContentTypeParser('text/plain');
+  // Many HTTP clients send Content-Type: application/json on every request: an empty body is no body.
+  const parseJson = app.getDefaultJsonParser('error', 'ignore');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
 
   await app.register(errorHandler);
   await app.register(cors, { origin: corsOrigin(config.corsOrigin) });

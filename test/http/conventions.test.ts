@@ -72,8 +72,19 @@ t.test('a body that is not JSON: 400 INVALID_JSON', async (t) => {
     body: '',
     headers: { 'content-type': 'application/json' },
   });
-  expectError(t, empty, 400, 'INVALID_JSON');
+  expectError(t, empty, 400, 'VALIDATION_ERROR', 'body');
   t.same((await call(server, 'GET', `/chats/${chatId}/messages`, { token: alice.token })).body, [], 'nothing stored');
+});
+
+t.test('Content-Type: application/json with no body is no body (clients that always send it)', async (t) => {
+  const res = await call(server, 'GET', '/me', { token: alice.token, headers: { 'content-type': 'application/json' } });
+  t.equal(res.status, 200);
+  const group = await call(server, 'POST', '/chats', { token: alice.token, body: { name: 'leave me', members: [] } });
+  const left = await call(server, 'DELETE', `/chats/${group.body.id}/members/${alice.user.id}`, {
+    token: alice.token,
+    headers: { 'content-type': 'application/json' },
+  });
+  t.equal(left.status, 204);
 });
 
 t.test('JSON that is not an object: 400 VALIDATION_ERROR', async (t) => {
