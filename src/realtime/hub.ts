@@ -46,8 +46,4 @@ export class Hub {
   *connections(): Iterable<Connection> {
     for (const set of this.byUser.values()) yield* set;
   }
-
-  get userCount(): number {
-    return this.byUser.size;
-  }
 }

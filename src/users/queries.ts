@@ -14,16 +14,6 @@ export function userQueries(db: Kysely<Database>) {
       return db.selectFrom('users').selectAll().where('username_key', '=', usernameKey(username)).executeTakeFirst();
     },
 
-    byIds(ids: readonly number[]): Promise<UserRow[]> {
-      if (ids.length === 0) return Promise.resolve([]);
-      return db.selectFrom('users').selectAll().where('id', 'in', ids).execute();
-    },
-
-    byUsernames(usernames: readonly string[]): Promise<UserRow[]> {
-      if (usernames.length === 0) return Promise.resolve([]);
-      return db.selectFrom('users').selectAll().where('username_key', 'in', usernames.map(usernameKey)).execute();
-    },
-
     /** Inserts unless the name is taken; undefined when it is (also under a concurrent insert). */
     create(username: string, passwordHash: string | null): Promise<UserRow | undefined> {
       const name = username.normalize('NFC');
