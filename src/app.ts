@@ -8,6 +8,7 @@ import chatsRoutes from './chats/routes.js';
 import type { Config } from './config.js';
 import dbPlugin from './db/plugin.js';
 import { AppError } from './errors.js';
+import filesRoutes from './files/routes.js';
 import errorHandler from './http/error-handler.js';
 import { registerDocs } from './http/docs.js';
 import { useValidators } from './http/validation.js';
@@ -78,6 +79,7 @@ export async function buildApp(config: Config, options: Pick<FastifyServerOption
   await app.register(usersRoutes);
   await app.register(chatsRoutes);
   await app.register(messagesRoutes);
+  await app.register(filesRoutes);
 
   app.get('/healthz', { config: { auth: 'public' } }, async (_request, reply) => {
     try {

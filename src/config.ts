@@ -9,7 +9,7 @@ export interface Config {
   port: number;
   production: boolean;
   databaseUrl: string;
-  /** Folder for runtime files (the SQLite file by default, the generated JWT secret). */
+  /** Folder for runtime files (the SQLite file by default, the generated JWT secret, uploads). */
   dataDir: string;
   redisUrl: string | null;
   /** The pub/sub channel: deployments sharing one Redis each need their own. */
@@ -24,6 +24,8 @@ export interface Config {
   logLevel: string;
   sqliteSynchronous: SqliteSynchronous;
   bodyLimitBytes: number;
+  /** The largest file `POST /upload` accepts; files are kept in `<dataDir>/uploads/`. */
+  maxUploadBytes: number;
   ws: {
     maxFrameBytes: number;
     maxBacklogBytes: number;
@@ -80,6 +82,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    maxUploadBytes: read.integer('MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, 2_147_483_647),
     ws: {
       maxFrameBytes: read.integer('WS_MAX_FRAME_BYTES', 64 * 1024, 1024),
       maxBacklogBytes: read.integer('WS_MAX_BACKLOG_BYTES', 1024 * 1024, 1024),

@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { resolveJwtSecret } from './auth/jwt-secret.js';
 import { chatQueries, type ChatQueries } from './chats/queries.js';
 import { ChatService } from './chats/service.js';
+import { FileLinks } from './files/links.js';
+import { fileQueries, type FileQueries } from './files/queries.js';
 import { MessageService } from './messages/service.js';
 import { LocalBroker } from './realtime/broker.js';
 import { RedisBroker } from './realtime/redis-broker.js';
@@ -13,6 +16,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     users: UserQueries;
     chatQueries: ChatQueries;
+    files: FileQueries;
     realtime: Realtime;
     chatService: ChatService;
     messageService: MessageService;
@@ -26,6 +30,8 @@ export default fp(
     const { config } = app;
     const kysely = app.db.kysely;
     const users = userQueries(kysely);
+    // File urls are signed with a key derived from the token secret: the one the auth plugin uses.
+    const files = fileQueries(kysely, new FileLinks(resolveJwtSecret(config)));
     // Presence reads co-members from the chats, and chats show presence: each refers to the other lazily.
     const broker = config.redisUrl
       ? await RedisBroker.connect(config.redisUrl, config.redisChannel, app.log)
@@ -37,14 +43,15 @@ export default fp(
       app.log,
     );
     const isOnline: IsOnline = (userId) => realtime.isOnline(userId);
-    const chats = chatQueries(kysely, isOnline);
-    const messages = new MessageService(app.db, chats, realtime, config.rateLimits, app.log);
+    const chats = chatQueries(kysely, isOnline, files);
+    const messages = new MessageService(app.db, chats, realtime, files, config.rateLimits, app.log);
     // Messages stored before this process started were never delivered live here: resume replays them.
     const newest = await kysely.selectFrom('messages').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
     realtime.hub.lastMessageId = Number(newest?.id ?? 0);
 
     app.decorate('users', users);
     app.decorate('chatQueries', chats);
+    app.decorate('files', files);
     app.decorate('realtime', realtime);
     app.decorate('isOnline', isOnline);
     app.decorate('chatService', new ChatService(chats, users, realtime));

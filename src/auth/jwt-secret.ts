@@ -28,3 +28,7 @@ export function loadOrCreateSecret(dataDir: string): string {
   }
   return readFileSync(file, 'utf8').trim();
 }
+
+/** The configured secret, or the one kept in the data folder: the same for every part of the app. */
+export const resolveJwtSecret = (config: { jwtSecret: string | null; dataDir: string }) =>
+  config.jwtSecret ?? loadOrCreateSecret(config.dataDir);

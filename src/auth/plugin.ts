@@ -2,7 +2,7 @@ import fastifyJwt from '@fastify/jwt';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { unauthorized } from '../errors.js';
-import { loadOrCreateSecret } from './jwt-secret.js';
+import { resolveJwtSecret } from './jwt-secret.js';
 
 /** Who a request or socket acts for. */
 export interface Principal {
@@ -37,7 +37,7 @@ export default fp(
   async function auth(app: FastifyInstance) {
     const { config } = app;
     await app.register(fastifyJwt, {
-      secret: config.jwtSecret ?? loadOrCreateSecret(config.dataDir),
+      secret: resolveJwtSecret(config),
       sign: { expiresIn: `${config.jwtTtlSeconds}s` },
       formatUser: (claims) => ({ id: claims.user_id, username: claims.username }),
     });

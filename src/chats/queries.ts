@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { ChatRow, Database } from '../db/schema.js';
+import type { FileQueries } from '../files/queries.js';
 import type { Chat } from '../http/schemas.js';
 import { toMessage } from '../messages/model.js';
 import { toMember, type IsOnline } from '../users/model.js';
@@ -8,7 +9,7 @@ type Executor = Kysely<Database> | Transaction<Database>;
 
 export const directKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
 
-export function chatQueries(db: Kysely<Database>, isOnline: IsOnline) {
+export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: FileQueries) {
   /** Chat objects for `chatRows` as `viewers` see them, in a fixed number of queries. */
   async function assemble(chatRows: ChatRow[], viewers: number[]): Promise<Map<number, Chat[]>> {
     const chatIds = chatRows.map((c) => c.id);
@@ -57,7 +58,7 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline) {
       list.push(m);
       membersByChat.set(m.chat_id, list);
     }
-    const lastById = new Map(lastMessages.map((m) => [m.id, toMessage(m)]));
+    const lastById = new Map((await files.withFiles(lastMessages.map(toMessage))).map((m) => [m.id, m]));
     const unreadByKey = new Map(unread.map((u) => [`${u.chat_id}:${u.user_id}`, Number(u.n)]));
 
     const result = new Map<number, Chat[]>();

@@ -44,13 +44,37 @@ export interface MessagesTable {
   deleted_at: string | null;
 }
 
+/** An upload: the bytes are in `<DATA_DIR>/uploads/<stored_name>`. */
+export interface FilesTable {
+  id: Generated<number>;
+  uploader_id: number;
+  /** The server's own random name, never the client's. */
+  stored_name: string;
+  /** The client's name, sanitized: shown, and sent in Content-Disposition. */
+  filename: string;
+  /** Detected from the bytes. */
+  mime_type: string;
+  size_bytes: number;
+  created_at: string;
+}
+
+/** The files attached to a message, in the order the sender listed them. */
+export interface MessageFilesTable {
+  message_id: number;
+  file_id: number;
+  position: number;
+}
+
 export interface Database {
   users: UsersTable;
   chats: ChatsTable;
   chat_members: ChatMembersTable;
   messages: MessagesTable;
+  files: FilesTable;
+  message_files: MessageFilesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
 export type ChatRow = Selectable<ChatsTable>;
 export type MessageRow = Selectable<MessagesTable>;
+export type FileRow = Selectable<FilesTable>;

@@ -17,7 +17,7 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
           'Every error answer is {error, code}.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      tags: [{ name: 'auth' }, { name: 'users' }, { name: 'chats' }, { name: 'messages' }],
+      tags: [{ name: 'auth' }, { name: 'users' }, { name: 'chats' }, { name: 'messages' }, { name: 'files' }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

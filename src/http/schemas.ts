@@ -44,6 +44,7 @@ export const FileObject = Type.Object({
   size_bytes: Type.Integer(),
   created_at: Timestamp,
 });
+export type FileObject = Static<typeof FileObject>;
 
 export const Message = Type.Object({
   id: Type.Integer(),

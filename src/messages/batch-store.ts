@@ -1,7 +1,8 @@
 import { sql, type Insertable, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { Database, MessagesTable } from '../db/schema.js';
+import type { Database, FileRow, MessageFilesTable, MessagesTable } from '../db/schema.js';
 import { chatNotFound, type AppError } from '../errors.js';
+import { fileNotYours, type FileQueries } from '../files/queries.js';
 import type { Message } from '../http/schemas.js';
 import { toMessage } from './model.js';
 
@@ -11,6 +12,8 @@ export interface SendRequest {
   sender: string;
   content: string;
   clientId: string | null;
+  /** Uploads to attach, in order (each must be the sender's). */
+  fileIds: readonly number[];
 }
 
 export type SendOutcome =
@@ -28,12 +31,15 @@ const INSERT_CHUNK = 500;
  * same transaction-scoped advisory lock before it draws ids, so no batch can draw ids while
  * another that drew smaller ones is still uncommitted.
  */
-export function commitBatch(db: Db, requests: readonly SendRequest[]): Promise<SendOutcome[]> {
+export function commitBatch(db: Db, files: FileQueries, requests: readonly SendRequest[]): Promise<SendOutcome[]> {
   return db.kysely.transaction().execute(async (trx) => {
     if (db.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MESSAGE_COMMIT_LOCK})`.execute(trx);
     const now = new Date().toISOString();
     const members = await membersOf(trx, requests);
-    const earlier = await earlierSends(trx, requests);
+    const earlier = await earlierSends(trx, files, requests);
+    // Only a batch in which some send attaches files pays for this query.
+    const withFiles = requests.some((r) => r.fileIds.length > 0);
+    const uploads = withFiles ? await files.byIds(requests.flatMap((r) => r.fileIds), trx) : new Map<number, FileRow>();
 
     const outcomes: (SendOutcome | undefined)[] = new Array(requests.length);
     const toInsert: { index: number; row: Insertable<MessagesTable> }[] = [];
@@ -52,6 +58,11 @@ export function commitBatch(db: Db, requests: readonly SendRequest[]): Promise<S
         outcomes[index] = { ok: true, message: stored, duplicate: true, members: members.get(stored.chat_id) ?? [] };
         return;
       }
+      const notYours = req.fileIds.find((id) => uploads.get(id)?.uploader_id !== req.senderId);
+      if (notYours !== undefined) {
+        outcomes[index] = { ok: false, error: fileNotYours(notYours) };
+        return;
+      }
       if (key !== null) {
         const first = firstOfKey.get(key);
         if (first !== undefined) {
@@ -66,6 +77,7 @@ export function commitBatch(db: Db, requests: readonly SendRequest[]): Promise<S
       });
     });
 
+    const attachments: Insertable<MessageFilesTable>[] = [];
     for (let start = 0; start < toInsert.length; start += INSERT_CHUNK) {
       const chunk = toInsert.slice(start, start + INSERT_CHUNK);
       const ids = await trx
@@ -77,8 +89,10 @@ export function commitBatch(db: Db, requests: readonly SendRequest[]): Promise<S
       const sorted = ids.map((r) => r.id).sort((a, b) => a - b);
       chunk.forEach(({ index }, i) => {
         const req = requests[index]!;
+        const id = sorted[i]!;
+        req.fileIds.forEach((file_id, position) => attachments.push({ message_id: id, file_id, position }));
         const message: Message = {
-          id: sorted[i]!,
+          id,
           chat_id: req.chatId,
           sender_id: req.senderId,
           sender: req.sender,
@@ -87,11 +101,12 @@ export function commitBatch(db: Db, requests: readonly SendRequest[]): Promise<S
           client_id: req.clientId,
           edited_at: null,
           deleted_at: null,
-          files: [],
+          files: req.fileIds.map((fileId) => files.links.toFileObject(uploads.get(fileId)!)),
         };
         outcomes[index] = { ok: true, message, duplicate: false, members: members.get(req.chatId)! };
       });
     }
+    if (attachments.length > 0) await files.attach(attachments, trx);
     for (const [index, of] of duplicatesInBatch) {
       const first = outcomes[of]!;
       outcomes[index] = first.ok ? { ...first, duplicate: true } : first;
@@ -118,7 +133,7 @@ async function membersOf(trx: Transaction<Database>, requests: readonly SendRequ
 }
 
 /** Messages already stored under the batch's (sender, client_id) keys. */
-async function earlierSends(trx: Transaction<Database>, requests: readonly SendRequest[]) {
+async function earlierSends(trx: Transaction<Database>, files: FileQueries, requests: readonly SendRequest[]) {
   const keyed = requests.filter((r) => r.clientId !== null);
   const found = new Map<string, Message>();
   if (keyed.length === 0) return found;
@@ -130,7 +145,11 @@ async function earlierSends(trx: Transaction<Database>, requests: readonly SendR
     .where('m.sender_id', 'in', [...new Set(keyed.map((r) => r.senderId))])
     .where('m.client_id', 'in', [...new Set(keyed.map((r) => r.clientId!))])
     .execute();
-  for (const row of rows) found.set(sendKey(row.sender_id, row.client_id!), toMessage(row));
+  // The two `in` lists also match pairs nobody asked about: only the batch's own keys are rendered.
+  const wanted = new Set(keyed.map((r) => sendKey(r.senderId, r.clientId!)));
+  const messages = rows.filter((row) => wanted.has(sendKey(row.sender_id, row.client_id!))).map(toMessage);
+  if (messages.length > 0) await files.withFiles(messages, trx);
+  for (const message of messages) found.set(sendKey(message.sender_id, message.client_id!), message);
   return found;
 }
 

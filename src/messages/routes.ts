@@ -39,8 +39,8 @@ const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { content, client_id: clientId } = request.body;
-      const { message } = await messageService.send(request.user, request.params.chat_id, content, clientId ?? null);
+      const { content, client_id: clientId, files } = request.body;
+      const { message } = await messageService.send(request.user, request.params.chat_id, content, clientId ?? null, files);
       return reply.status(201).send(message);
     },
   );

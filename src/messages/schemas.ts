@@ -4,7 +4,10 @@ import { Id } from '../http/schemas.js';
 export const Content = Type.String({ minLength: 1, maxLength: 4000 });
 export const ClientId = Type.String({ minLength: 1, maxLength: 64 });
 
-export const SendBody = Type.Object({ content: Content, client_id: Type.Optional(ClientId) });
+/** Upload ids (`POST /upload`) to attach, in order; each must be the sender's own. */
+export const FileIds = Type.Array(Id, { maxItems: 10, uniqueItems: true });
+
+export const SendBody = Type.Object({ content: Content, client_id: Type.Optional(ClientId), files: Type.Optional(FileIds) });
 export const EditBody = Type.Object({ content: Content });
 export const ReadBody = Type.Object({ message_id: Id });
 

@@ -3,6 +3,7 @@ import type { Principal } from '../auth/plugin.js';
 import type { ChatQueries } from '../chats/queries.js';
 import type { Db } from '../db/database.js';
 import { AppError, chatNotFound, forbidden, messageNotFound } from '../errors.js';
+import type { FileQueries } from '../files/queries.js';
 import type { Message } from '../http/schemas.js';
 import type { Realtime } from '../realtime/realtime.js';
 import { toMessage } from './model.js';
@@ -31,26 +32,37 @@ export class MessageService {
     private readonly db: Db,
     private readonly chats: ChatQueries,
     private readonly realtime: Realtime,
+    private readonly files: FileQueries,
     limits: { send: number; sendWindowMs: number },
     log: FastifyBaseLogger,
   ) {
     this.limiter = new RateLimiter(limits.send, limits.sendWindowMs);
     this.writer = new MessageWriter(
       db,
+      files,
       ({ message, members }) => realtime.publish(members, messageFrame(message), message.id),
       log,
     );
   }
 
-  /** Stores and delivers a message; resolves once it is committed and on its way to every member. */
-  async send(sender: Principal, chatId: number, content: string, clientId: string | null): Promise<SendResult> {
+  /**
+   * Stores and delivers a message, with the sender's uploads `fileIds` attached; resolves once it
+   * is committed and on its way to every member.
+   */
+  async send(
+    sender: Principal,
+    chatId: number,
+    content: string,
+    clientId: string | null,
+    fileIds: readonly number[] = [],
+  ): Promise<SendResult> {
     const wait = this.limiter.take(sender.id);
     if (wait > 0) {
       throw new AppError(429, 'RATE_LIMITED', `Too many messages: try again in ${Math.ceil(wait / 1000)} s`, {
         retry_after_ms: wait,
       });
     }
-    const outcome = await this.writer.submit({ chatId, senderId: sender.id, sender: sender.username, content, clientId });
+    const outcome = await this.writer.submit({ chatId, senderId: sender.id, sender: sender.username, content, clientId, fileIds });
     if (!outcome.ok) throw outcome.error;
     return { message: outcome.message, duplicate: outcome.duplicate };
   }
@@ -69,11 +81,11 @@ export class MessageService {
     let q = this.withSender().where('m.chat_id', '=', chatId).limit(query.limit);
     if (query.after !== undefined) {
       q = q.where('m.id', '>', query.after).orderBy('m.id', 'asc');
-      return (await q.execute()).map(toMessage);
+      return this.files.withFiles((await q.execute()).map(toMessage));
     }
     if (query.before !== undefined) q = q.where('m.id', '<', query.before);
     const newestFirst = await q.orderBy('m.id', 'desc').execute();
-    return newestFirst.reverse().map(toMessage);
+    return this.files.withFiles(newestFirst.reverse().map(toMessage));
   }
 
   async edit(user: Principal, chatId: number, messageId: number, content: string): Promise<Message> {
@@ -81,9 +93,9 @@ export class MessageService {
     if (row.deleted_at !== null) throw new AppError(409, 'MESSAGE_DELETED', 'A deleted message cannot be edited');
     const editedAt = new Date().toISOString();
     await this.db.kysely.updateTable('messages').set({ content, edited_at: editedAt }).where('id', '=', messageId).execute();
-    const message = toMessage({ ...row, content, edited_at: editedAt });
+    const [message] = await this.files.withFiles([toMessage({ ...row, content, edited_at: editedAt })]);
     this.realtime.publish(await this.chats.memberIds(chatId), { type: 'message_updated', message });
-    return message;
+    return message!;
   }
 
   /** Keeps a tombstone: the message stays in history with no content. Deleting twice is a no-op. */
@@ -125,7 +137,7 @@ export class MessageService {
       .orderBy('m.id', 'asc')
       .limit(max)
       .execute();
-    return rows.map(toMessage);
+    return this.files.withFiles(rows.map(toMessage));
   }
 
   private withSender() {

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
+import type { FileQueries } from '../files/queries.js';
 import { commitBatch, type SendOutcome, type SendRequest } from './batch-store.js';
 
 type Deliver = (outcome: Extract<SendOutcome, { ok: true }>) => void;
@@ -23,6 +24,7 @@ export class MessageWriter {
 
   constructor(
     private readonly db: Db,
+    private readonly files: FileQueries,
     private readonly deliver: Deliver,
     private readonly log: FastifyBaseLogger,
   ) {}
@@ -65,6 +67,7 @@ export class MessageWriter {
     try {
       outcomes = await commitBatch(
         this.db,
+        this.files,
         batch.map((p) => p.request),
       );
     } catch (err) {

@@ -1,12 +1,18 @@
 import { Type } from 'typebox';
 import { Id } from '../http/schemas.js';
 import { compileJsonCheck } from '../http/validation.js';
-import { ClientId, Content } from '../messages/schemas.js';
+import { ClientId, Content, FileIds } from '../messages/schemas.js';
 
 /** Client → server frames, by `type`; a frame without `type` is a send (the compat shape). */
 export const clientFrames = {
   send: compileJsonCheck(
-    Type.Object({ type: Type.Optional(Type.Literal('send')), chat_id: Id, content: Content, client_id: Type.Optional(ClientId) }),
+    Type.Object({
+      type: Type.Optional(Type.Literal('send')),
+      chat_id: Id,
+      content: Content,
+      client_id: Type.Optional(ClientId),
+      files: Type.Optional(FileIds),
+    }),
   ),
   typing: compileJsonCheck(Type.Object({ chat_id: Id })),
   read: compileJsonCheck(Type.Object({ chat_id: Id, message_id: Id })),
@@ -24,6 +30,8 @@ export interface SendFrame {
   chat_id: number;
   content: string;
   client_id?: string;
+  /** Upload ids to attach. */
+  files?: number[];
 }
 export interface TypingFrame {
   chat_id: number;

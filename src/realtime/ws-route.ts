@@ -101,9 +101,9 @@ export default async function wsRoute(app: FastifyInstance) {
       const handlers: Record<ClientFrameType, (frame: Frame, user: Principal) => void | Promise<void>> = {
         send(frame, user) {
           if (!accepting) return sendError({ code: 'SHUTTING_DOWN', message: 'The server is restarting: send again after reconnecting' }, frame);
-          const { chat_id, content, client_id } = frame as unknown as SendFrame;
+          const { chat_id, content, client_id, files } = frame as unknown as SendFrame;
           // Submitted at once (not awaited) so that a socket can keep many sends in flight, in order.
-          messageService.send(user, chat_id, content, client_id ?? null).then(({ message, duplicate }) => {
+          messageService.send(user, chat_id, content, client_id ?? null, files).then(({ message, duplicate }) => {
             // A new message reaches the sender's sockets with everyone else's; a repeat only this one.
             if (duplicate) conn.sendJson(messageFrame(message));
           }, fail(frame));

@@ -1,0 +1,82 @@
+import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FileMigrationProvider, Migrator } from 'kysely';
+import t, { type Test } from 'tap';
+import { createDb } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { download, PNG, uploaded } from '../helpers/files.js';
+import { login, pair, postgresUrl, request, startServer } from '../helpers/server.js';
+
+// The files migration goes up and down on both dialects, and the file flows run on PostgreSQL.
+
+const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+async function upAndDown(t: Test, databaseUrl: string) {
+  const db = createDb({ databaseUrl, sqliteSynchronous: 'NORMAL' });
+  t.teardown(() => db.kysely.destroy());
+  await migrateToLatest(db.kysely);
+  const tables = async () => (await db.kysely.introspection.getTables()).map((table) => table.name).sort();
+  t.match(await tables(), ['chat_members', 'chats', 'files', 'message_files', 'messages', 'users']);
+  const migrator = new Migrator({ db: db.kysely, provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS }) });
+  const down = await migrator.migrateDown();
+  t.equal(down.error, undefined, 'down');
+  t.same(down.results?.map((r) => r.migrationName), ['2026-11-21-002-files']);
+  t.same(await tables(), ['chat_members', 'chats', 'messages', 'users'], 'the files tables are gone');
+  await migrateToLatest(db.kysely);
+  t.ok((await tables()).includes('message_files'), 'and back up');
+}
+
+t.test('the files migration, down and up again, on SQLite', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dm-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await upAndDown(t, `sqlite:${path.join(dir, 'chat.db')}`);
+});
+
+if (!postgresUrl) {
+  t.comment('TEST_DATABASE_URL is not set: skipping the PostgreSQL file tests (.ci/run sets it)');
+  t.pass('skipped: no PostgreSQL');
+} else {
+  t.test('files on PostgreSQL', async (t) => {
+    const server = await startServer(t, {}, { postgres: true });
+    const { alice, bob, chatId } = await pair(server);
+    const eve = await login(server, 'eve');
+    const png = await uploaded(server, alice.token, PNG, 'cat.png');
+    const text = await uploaded(server, alice.token, 'notes', 'notes.txt');
+    t.match(png, { mime_type: 'image/png', size_bytes: PNG.length });
+
+    const sent = await Promise.all(
+      [1, 2, 3].map(() =>
+        request(server, 'POST', `/chats/${chatId}/messages`, {
+          token: alice.token,
+          body: { content: 'files', client_id: 'pg-1', files: [text.id, png.id] },
+        }),
+      ),
+    );
+    t.equal(new Set(sent.map((r) => r.body.id)).size, 1, 'concurrent repeats store one message');
+    for (const res of sent) t.same(res.body.files.map((f: { id: number }) => f.id), [text.id, png.id], 'each answer has the files');
+
+    const refused = await request(server, 'POST', `/chats/${chatId}/messages`, {
+      token: bob.token,
+      body: { content: 'not mine', files: [png.id] },
+    });
+    t.match(refused, { status: 400, body: { code: 'FILE_NOT_FOUND', field: 'files' } });
+
+    const history = await request(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+    t.same(history.body.map((m: { files: { id: number }[] }) => m.files.map((f) => f.id)), [[text.id, png.id]]);
+    const chats = await request(server, 'GET', '/chats', { token: bob.token });
+    t.same(chats.body[0].last_message.files.map((f: { size_bytes: number }) => f.size_bytes), [5, PNG.length], 'sizes are numbers');
+
+    const got = await download(server, png.url.split('?')[0]!, bob.token);
+    t.equal(got.status, 200, 'a member downloads with a token');
+    t.same(got.bytes, PNG);
+    t.equal((await request(server, 'GET', png.url.split('?')[0]!, { token: eve.token })).status, 404, 'a stranger does not');
+  });
+
+  t.test('the files migration, down and up again, on PostgreSQL', async (t) => {
+    // A schema of its own, from the server helper, then the same checks as on SQLite.
+    const server = await startServer(t, {}, { postgres: true });
+    await upAndDown(t, server.config.databaseUrl);
+  });
+}
