@@ -1,0 +1,125 @@
+/**
+ * The bare baseline: the subset of the contract the load generator speaks (login, initiate, the
+ * WebSocket send / echo / deliver), in memory, with no storage and no validation. It is the
+ * ceiling that Node and `ws` allow on this machine; the server is measured against it.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+interface User {
+  id: number;
+  username: string;
+  created_at: string;
+}
+
+const usersByKey = new Map<string, User>();
+const usersByToken = new Map<string, User>();
+const chatsByPair = new Map<string, number>();
+const chatMembers = new Map<number, number[]>();
+const socketsByUser = new Map<number, Set<WebSocket>>();
+let nextUserId = 1;
+let nextChatId = 1;
+let nextMessageId = 1;
+
+function reply(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function userOf(authorization: string | undefined): User | undefined {
+  return authorization?.startsWith('Bearer ') ? usersByToken.get(authorization.slice(7)) : undefined;
+}
+
+const routes: Record<string, (body: Record<string, unknown>, req: http.IncomingMessage) => [number, unknown]> = {
+  'POST /login': (body) => {
+    const username = String(body.username);
+    const key = username.toLowerCase();
+    let user = usersByKey.get(key);
+    if (!user) {
+      user = { id: nextUserId++, username, created_at: new Date().toISOString() };
+      usersByKey.set(key, user);
+    }
+    const token = randomBytes(16).toString('hex');
+    usersByToken.set(token, user);
+    return [200, { token, user: { ...user, display_name: null, bio: null } }];
+  },
+  'POST /chats/initiate': (body, req) => {
+    const me = userOf(req.headers.authorization);
+    const target = usersByKey.get(String(body.target_username).toLowerCase());
+    if (!me) return [401, { error: 'No token', code: 'UNAUTHORIZED' }];
+    if (!target) return [404, { error: 'No such user', code: 'USER_NOT_FOUND' }];
+    const pair = me.id < target.id ? `${me.id}:${target.id}` : `${target.id}:${me.id}`;
+    const existing = chatsByPair.get(pair);
+    if (existing !== undefined) return [200, { chat_id: existing, status: 'exists' }];
+    const id = nextChatId++;
+    chatsByPair.set(pair, id);
+    chatMembers.set(id, [me.id, target.id]);
+    return [200, { chat_id: id, status: 'created' }];
+  },
+  'GET /healthz': () => [200, { status: 'ok' }],
+};
+
+const server = http.createServer((req, res) => {
+  const route = routes[`${req.method} ${req.url}`];
+  if (!route) return reply(res, 404, { error: 'Not found', code: 'NOT_FOUND' });
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    const [status, body] = route(text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), req);
+    reply(res, status, body);
+  });
+});
+
+// Same frame limit as the server's default, so that both read frames under the same rules.
+const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+
+server.on('upgrade', (req, socket, head) => {
+  const user = req.url === '/ws' ? userOf(req.headers.authorization) : undefined;
+  if (!user) {
+    socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    return;
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => attach(ws, user));
+});
+
+function attach(ws: WebSocket, user: User): void {
+  let sockets = socketsByUser.get(user.id);
+  if (!sockets) socketsByUser.set(user.id, (sockets = new Set()));
+  sockets.add(ws);
+  ws.on('close', () => {
+    sockets.delete(ws);
+    if (sockets.size === 0) socketsByUser.delete(user.id);
+  });
+  ws.on('message', (data: Buffer) => {
+    const frame = JSON.parse(data.toString()) as { chat_id: number; content: string; client_id?: string };
+    const members = chatMembers.get(frame.chat_id) ?? [];
+    // Serialized once, written to every member's sockets, the sender's included (its echo).
+    const out = JSON.stringify({
+      type: 'message',
+      id: nextMessageId++,
+      chat_id: frame.chat_id,
+      sender_id: user.id,
+      sender: user.username,
+      content: frame.content,
+      timestamp: new Date().toISOString(),
+      client_id: frame.client_id ?? null,
+      edited_at: null,
+      deleted_at: null,
+      files: [],
+    });
+    for (const member of members) for (const socket of socketsByUser.get(member) ?? []) socket.send(out);
+  });
+  ws.on('error', () => {});
+}
+
+process.on('SIGTERM', () => {
+  for (const client of wss.clients) client.terminate();
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});
+
+// 127.0.0.1 only: the benchmark never listens on a public address.
+server.listen(Number(process.env.PORT), '127.0.0.1');

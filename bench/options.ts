@@ -1,0 +1,127 @@
+import os from 'node:os';
+import path from 'node:path';
+
+export const SCENARIOS = ['startup', 'throughput', 'openloop', 'idle', 'history', 'chats'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface BenchOptions {
+  /** Pairs of users; each pair shares one direct chat and each user holds one socket. */
+  pairs: number;
+  /** Messages each user keeps in flight in the closed-loop run. */
+  window: number;
+  /** Measured seconds of each load run (closed and open loop), after the warm-up. */
+  durationS: number;
+  warmupS: number;
+  /** Total sends per second of the open-loop run, over all users. */
+  rate: number;
+  /** Authenticated sockets held open to measure memory per idle socket. */
+  idleSockets: number;
+  /** Sockets per user in the idle run (1: one user per socket, as most clients are). */
+  idleSocketsPerUser: number;
+  /** Stored messages of the chats whose history pages are timed. */
+  historySizes: number[];
+  historyLimit: number;
+  /** Chats of the user whose `GET /chats` is timed. */
+  chatCount: number;
+  /** Timed requests per HTTP measurement (after a few untimed warm-up ones). */
+  requests: number;
+  scenarios: ScenarioName[];
+  out: string;
+  /** Run the throughput server under `--cpu-prof` and summarize the profile. */
+  profile: boolean;
+  profileDir: string;
+  /** Before each load run, wait up to this long for other processes to leave the CPU. */
+  waitQuietS: number;
+  /** The server's entry point (`dist/src/main.js` of this checkout unless told otherwise). */
+  serverMain: string;
+  /** Where the temporary data folders go: a real disk, so that fsync costs what it costs. */
+  tmpRoot: string;
+}
+
+const HELP = `npm run bench [-- --name=value …]   (or the same names as environment variables)
+
+  PAIRS=100            pairs of users (one direct chat and two sockets per pair)
+  W=20                 messages each user keeps in flight (closed loop)
+  DURATION=10          measured seconds per load run
+  WARMUP=2             warm-up seconds before each load run
+  RATE=5000            open-loop sends per second, all users together
+  IDLE_SOCKETS=10000   authenticated idle sockets for the memory figure
+  IDLE_SOCKETS_PER_USER=1
+  HISTORY_SIZES=10000,1000000   messages in the chats whose history page is timed
+  HISTORY_LIMIT=50     page size of GET /chats/:id/messages
+  CHATS=1000           chats of the user whose GET /chats is timed
+  REQUESTS=200         timed requests per HTTP figure
+  SCENARIOS=all        comma list of: ${SCENARIOS.join(', ')}
+  OUT=bench/results/<date>.json
+  WAIT_QUIET=60        seconds to wait, before each load run, for other processes to leave the CPU
+  PROFILE=0            1: run the server of the load runs under --cpu-prof and summarize the profiles
+  PROFILE_DIR=bench/results/profiles
+  SERVER_MAIN=dist/src/main.js   the server build to measure (e.g. an older one, to compare)
+  BENCH_TMP=${os.tmpdir()}   parent folder of the temporary databases
+`;
+
+export class OptionsError extends Error {
+  constructor(
+    message: string,
+    /** Asked for with --help: printed on stdout, and not a failure. */
+    readonly help = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Options from `--name=value` flags (which win) and environment variables of the same names. */
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, projectRoot: string): BenchOptions {
+  const values = new Map<string, string>();
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') values.set(key, value);
+  for (const arg of argv) {
+    if (arg === '--help' || arg === '-h') throw new OptionsError(HELP, true);
+    const match = /^--([A-Za-z_-]+)=(.*)$/.exec(arg);
+    if (!match) throw new OptionsError(`Unknown argument ${arg}\n\n${HELP}`);
+    values.set(match[1]!.toUpperCase().replace(/-/g, '_'), match[2]!);
+  }
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = values.get(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < min || n > max) throw new OptionsError(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+    return n;
+  };
+  const flag = (name: string): boolean => ['1', 'true', 'yes', 'on'].includes((values.get(name) ?? '0').toLowerCase());
+
+  const scenarioList = (values.get('SCENARIOS') ?? 'all').split(',').map((s) => s.trim().toLowerCase());
+  const scenarios = scenarioList.includes('all') ? [...SCENARIOS] : scenarioList.filter((s) => s !== '');
+  for (const s of scenarios) {
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new OptionsError(`SCENARIOS: unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`);
+  }
+
+  const historySizes = (values.get('HISTORY_SIZES') ?? '10000,1000000').split(',').map((s) => {
+    const n = Number(s.trim().replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < 1 || n > 50_000_000) throw new OptionsError(`HISTORY_SIZES: "${s}" is not a count from 1 to 50,000,000`);
+    return n;
+  });
+
+  const stamp = new Date().toISOString().replace(/:/g, '-').replace(/\..*$/, '');
+  const resolve = (p: string) => path.resolve(projectRoot, p);
+  return {
+    pairs: int('PAIRS', 100, 1, 5000),
+    window: int('W', 20, 1, 1000),
+    durationS: int('DURATION', 10, 1, 600),
+    warmupS: int('WARMUP', 2, 0, 60),
+    rate: int('RATE', 5000, 1, 1_000_000),
+    idleSockets: int('IDLE_SOCKETS', 10_000, 1, 100_000),
+    idleSocketsPerUser: int('IDLE_SOCKETS_PER_USER', 1, 1, 1000),
+    historySizes,
+    historyLimit: int('HISTORY_LIMIT', 50, 1, 200),
+    chatCount: int('CHATS', 1000, 1, 100_000),
+    requests: int('REQUESTS', 200, 1, 100_000),
+    scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
+    out: resolve(values.get('OUT') ?? `bench/results/${stamp}.json`),
+    profile: flag('PROFILE'),
+    profileDir: resolve(values.get('PROFILE_DIR') ?? 'bench/results/profiles'),
+    serverMain: resolve(values.get('SERVER_MAIN') ?? 'dist/src/main.js'),
+    waitQuietS: int('WAIT_QUIET', 60, 0, 3600),
+    tmpRoot: path.resolve(values.get('BENCH_TMP') ?? os.tmpdir()),
+  };
+}

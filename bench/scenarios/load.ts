@@ -1,0 +1,215 @@
+import SQLite from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runJob } from '../driver.js';
+import * as f from '../format.js';
+import type { Anomalies, LoadResult } from '../protocol.js';
+import { cpuTicks, machineTicks } from '../processes.js';
+import { startTarget, type TargetKind } from '../servers.js';
+import { summarizeProfile, newestProfile, type ProfileSummary } from '../profile.js';
+import type { Context, ScenarioResult } from './context.js';
+
+/** CPU use during the measured window, in % of one core (the machine has `cores` of them). */
+export interface WindowCpu {
+  target: number;
+  loadgen: number;
+  /** Everything else on the machine: a figure above a few % means the run was disturbed. */
+  other: number;
+  cores: number;
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+interface TargetRun {
+  result: LoadResult;
+  cpu: WindowCpu | undefined;
+  startupMs: number;
+  /** pino lines at warn / error level or above that the target logged during the run. */
+  logWarnings: number;
+  logErrors: number;
+  /** The target's last log lines, kept when it logged warnings or errors. */
+  logTail?: string[];
+  exit: { code: number | null; signal: string | null };
+  /** Server only: messages in its database after it stopped; every confirmed send must be there, once. */
+  storedMessages?: number;
+}
+
+/** Rows of the messages table, read once the server has stopped and closed the file. */
+function countStored(dataDir: string): number {
+  const db = new SQLite(path.join(dataDir, 'chat.db'), { readonly: true });
+  try {
+    return (db.prepare('select count(*) as n from messages').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** Starts the target, runs one load job against it, stops it (gracefully: a profile is written on exit). */
+async function loadTarget(ctx: Context, kind: TargetKind, job: 'closed' | 'open', nodeArgs: string[] = []): Promise<TargetRun> {
+  const { options } = ctx;
+  await ctx.quiet(`the ${job}-loop run of the ${kind}`);
+  const dataDir = ctx.tempDir(`${job}-${kind}`);
+  const target = await startTarget(kind, { dataDir, nodeArgs });
+  try {
+    const common = {
+      baseUrl: target.baseUrl,
+      pairs: options.pairs,
+      prefix: `${job[0]}${kind[0]}_`,
+      warmupMs: options.warmupS * 1000,
+      durationMs: options.durationS * 1000,
+    };
+    // Setup, warm-up, the measured window and the drain, with room to spare.
+    const bound = 120_000 + (options.warmupS + options.durationS) * 1000;
+    // CPU of the target and of the whole machine, sampled as the window opens and closes.
+    let atStart: { target: number; machine: ReturnType<typeof machineTicks>; at: number } | undefined;
+    let window: { target: number; busy: number; total: number; ms: number } | undefined;
+    const onMark = (mark: 'window-start' | 'window-end') => {
+      const sample = { target: cpuTicks(target.proc.pid), machine: machineTicks(), at: performance.now() };
+      if (mark === 'window-start') atStart = sample;
+      else if (atStart) {
+        window = {
+          target: sample.target - atStart.target,
+          busy: sample.machine.busy - atStart.machine.busy,
+          total: sample.machine.total - atStart.machine.total,
+          ms: sample.at - atStart.at,
+        };
+      }
+    };
+    const result =
+      job === 'closed'
+        ? await Promise.race([runJob({ ...common, kind: 'closed', window: options.window }, bound, { onMark }), target.proc.died()])
+        : await Promise.race([runJob({ ...common, kind: 'open', rate: options.rate }, bound, { onMark }), target.proc.died()]);
+    let cpu: WindowCpu | undefined;
+    if (window) {
+      const pct = (ms: number) => (100 * ms) / window!.ms;
+      const cores = os.cpus().length;
+      const targetPct = pct(window.target * TICK_MS);
+      const loadgenPct = pct(result.cpuMs);
+      const machinePct = (100 * cores * window.busy) / Math.max(window.total, 1);
+      cpu = { target: targetPct, loadgen: loadgenPct, other: Math.max(0, machinePct - targetPct - loadgenPct), cores };
+    }
+    await target.proc.stop();
+    const exit = await target.proc.exited;
+    const { warnings, errors, tail } = target.proc;
+    const storedMessages = kind === 'server' ? countStored(dataDir) : undefined;
+    return {
+      result,
+      cpu,
+      startupMs: target.startupMs,
+      logWarnings: warnings,
+      logErrors: errors,
+      logTail: warnings + errors > 0 ? tail : undefined,
+      exit,
+      storedMessages,
+    };
+  } finally {
+    await target.proc.stop();
+  }
+}
+
+function cpuRow(label: string, server: TargetRun, baseline: TargetRun): f.Row {
+  const describe = (c: WindowCpu | undefined) => (c ? `${c.target.toFixed(0)} / ${c.loadgen.toFixed(0)} / ${c.other.toFixed(0)}` : '–');
+  // Other processes' CPU distorts every figure of the run: flagged rather than hidden.
+  const quiet = (c: WindowCpu | undefined) => c !== undefined && c.other < 10;
+  return {
+    metric: `${label}: CPU % of a core, target / generator / other processes`,
+    server: describe(server.cpu),
+    baseline: describe(baseline.cpu),
+    target: 'other < 10',
+    ok: quiet(server.cpu) && quiet(baseline.cpu),
+  };
+}
+
+function anomalyCount(a: Anomalies): number {
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((n, v) => n + v, 0);
+  return sum(a.errorFrames) + a.lostEchoes + a.lostDeliveries + a.duplicates + a.outOfOrder + sum(a.closes) + a.unexpectedFrames;
+}
+
+/** Sends the server confirmed (echoed) that are not in its database, or are there twice. */
+function storeMismatch(run: TargetRun): number {
+  if (run.storedMessages === undefined) return 0;
+  const a = run.result.anomalies;
+  const refused = Object.values(a.errorFrames).reduce((n, v) => n + v, 0);
+  return Math.abs(run.storedMessages - (run.result.totalSent - refused));
+}
+
+function anomalyRow(label: string, server: TargetRun, baseline: TargetRun): f.Row {
+  const count = (run: TargetRun) => anomalyCount(run.result.anomalies) + run.logErrors + storeMismatch(run) + (run.exit.code === 0 ? 0 : 1);
+  const describe = (run: TargetRun) => (count(run) === 0 ? '0' : `${count(run)} (see JSON)`);
+  const server0 = count(server) === 0;
+  return { metric: `${label}: errors, lost, duplicated, reordered, unstored`, server: describe(server), baseline: describe(baseline), target: '0', ok: server0 };
+}
+
+/** The server's load run, under `--cpu-prof` when PROFILE is set; the profile is summarized. */
+async function loadServer(ctx: Context, job: 'closed' | 'open'): Promise<{ server: TargetRun; profile?: ProfileSummary }> {
+  const { options } = ctx;
+  if (!options.profile) return { server: await loadTarget(ctx, 'server', job) };
+  const dir = path.join(options.profileDir, `${job}-loop`);
+  mkdirSync(dir, { recursive: true });
+  const since = Date.now();
+  const server = await loadTarget(ctx, 'server', job, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  // Written by the server as it exits, which loadTarget waited for.
+  const file = newestProfile(dir, since);
+  if (!file) ctx.log(`warning: no profile was written in ${dir}`);
+  return { server, profile: file ? summarizeProfile(file) : undefined };
+}
+
+/** Closed loop: PAIRS × 2 users each keeping W sends in flight, against the server and the baseline. */
+export async function throughput(ctx: Context): Promise<ScenarioResult> {
+  const { options } = ctx;
+  ctx.log(`throughput: server, ${options.pairs} pairs, W=${options.window}, ${options.durationS} s`);
+  const { server, profile } = await loadServer(ctx, 'closed');
+  ctx.log('throughput: baseline');
+  const baseline = await loadTarget(ctx, 'baseline', 'closed');
+
+  const s = server.result;
+  const b = baseline.result;
+  const share = s.sendsPerSec / b.sendsPerSec;
+  const label = `closed loop, PAIRS=${options.pairs} W=${options.window}`;
+  const rows: f.Row[] = [
+    {
+      metric: `${label}: sends/s`,
+      server: f.int(s.sendsPerSec),
+      baseline: f.int(b.sendsPerSec),
+      ratio: f.ratio(s.sendsPerSec, b.sendsPerSec),
+      target: '≥ 0.70×',
+      ok: share >= 0.7,
+    },
+    { metric: `${label}: deliveries/s`, server: f.int(s.deliveriesPerSec), baseline: f.int(b.deliveriesPerSec), ratio: f.ratio(s.deliveriesPerSec, b.deliveriesPerSec) },
+    { metric: `${label}: latency p50 / p99 / max, ms`, server: f.latency(s.latency), baseline: f.latency(b.latency) },
+    cpuRow('closed loop', server, baseline),
+    anomalyRow('closed loop', server, baseline),
+  ];
+  return { rows, data: { server, baseline, ratio: share, profile } };
+}
+
+/** Open loop: RATE sends per second on the clock, latency of every send. */
+export async function openLoop(ctx: Context): Promise<ScenarioResult> {
+  const { options } = ctx;
+  ctx.log(`open loop: server, ${options.rate} msgs/s, ${options.durationS} s`);
+  const { server, profile } = await loadServer(ctx, 'open');
+  ctx.log('open loop: baseline');
+  const baseline = await loadTarget(ctx, 'baseline', 'open');
+  const s = server.result;
+  const b = baseline.result;
+  const label = `open loop, ${f.int(options.rate)} msgs/s`;
+  const rows: f.Row[] = [
+    { metric: `${label}: sends/s achieved`, server: f.int(s.sendsPerSec), baseline: f.int(b.sendsPerSec) },
+    {
+      metric: `${label}: latency p50 / p99 / max, ms`,
+      server: f.latency(s.latency),
+      baseline: f.latency(b.latency),
+      target: 'p99 ≤ 5 ms',
+      ok: s.latency.p99 <= 5,
+    },
+    {
+      metric: `${label}: generator lag p99 / max, ms`,
+      server: `${f.ms(s.scheduleLag?.p99 ?? NaN)} / ${f.ms(s.scheduleLag?.max ?? NaN)}`,
+      baseline: `${f.ms(b.scheduleLag?.p99 ?? NaN)} / ${f.ms(b.scheduleLag?.max ?? NaN)}`,
+    },
+    cpuRow('open loop', server, baseline),
+    anomalyRow('open loop', server, baseline),
+  ];
+  return { rows, data: { server, baseline, profile } };
+}
