@@ -1,10 +1,10 @@
 import { sql, type Insertable, type Transaction } from 'kysely';
-import type { Db } from '../db/database.js';
+import type { Db, DialectName } from '../db/database.js';
 import type { Database, FileRow, MessageFilesTable, MessagesTable } from '../db/schema.js';
 import { chatNotFound, type AppError } from '../errors.js';
 import { fileNotYours, type FileQueries } from '../files/queries.js';
 import type { Message } from '../http/schemas.js';
-import { toMessage } from './model.js';
+import { toMessage, type MessageWithSender } from './model.js';
 
 export interface SendRequest {
   chatId: number;
@@ -36,7 +36,7 @@ export function commitBatch(db: Db, files: FileQueries, requests: readonly SendR
     if (db.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MESSAGE_COMMIT_LOCK})`.execute(trx);
     const now = new Date().toISOString();
     const members = await membersOf(trx, requests);
-    const earlier = await earlierSends(trx, files, requests);
+    const earlier = await earlierSends(trx, db.dialect, files, requests);
     // Only a batch in which some send attaches files pays for this query.
     const withFiles = requests.some((r) => r.fileIds.length > 0);
     const uploads = withFiles ? await files.byIds(requests.flatMap((r) => r.fileIds), trx) : new Map<number, FileRow>();
@@ -132,22 +132,23 @@ async function membersOf(trx: Transaction<Database>, requests: readonly SendRequ
   return members;
 }
 
-/** Messages already stored under the batch's (sender, client_id) keys. */
-async function earlierSends(trx: Transaction<Database>, files: FileQueries, requests: readonly SendRequest[]) {
+/**
+ * Messages already stored under the batch's (sender, client_id) keys: one index probe per key, in
+ * one statement whose text does not change with the batch (so it is prepared once).
+ */
+async function earlierSends(trx: Transaction<Database>, dialect: DialectName, files: FileQueries, requests: readonly SendRequest[]) {
   const keyed = requests.filter((r) => r.clientId !== null);
   const found = new Map<string, Message>();
   if (keyed.length === 0) return found;
-  const rows = await trx
-    .selectFrom('messages as m')
-    .innerJoin('users as u', 'u.id', 'm.sender_id')
-    .selectAll('m')
-    .select('u.username as sender')
-    .where('m.sender_id', 'in', [...new Set(keyed.map((r) => r.senderId))])
-    .where('m.client_id', 'in', [...new Set(keyed.map((r) => r.clientId!))])
-    .execute();
-  // The two `in` lists also match pairs nobody asked about: only the batch's own keys are rendered.
-  const wanted = new Set(keyed.map((r) => sendKey(r.senderId, r.clientId!)));
-  const messages = rows.filter((row) => wanted.has(sendKey(row.sender_id, row.client_id!))).map(toMessage);
+  const keys =
+    dialect === 'postgres'
+      ? sql`unnest(${keyed.map((r) => r.senderId)}::integer[], ${keyed.map((r) => r.clientId)}::text[]) as k(sender_id, client_id)
+            join messages m on m.sender_id = k.sender_id and m.client_id = k.client_id`
+      : sql`json_each(${JSON.stringify(keyed.map((r) => [r.senderId, r.clientId]))}) as k
+            join messages m on m.sender_id = k.value ->> 0 and m.client_id = k.value ->> 1`;
+  const { rows } = await sql<MessageWithSender>`
+    select distinct m.*, u.username as sender from ${keys} join users u on u.id = m.sender_id`.execute(trx);
+  const messages = rows.map(toMessage);
   if (messages.length > 0) await files.withFiles(messages, trx);
   for (const message of messages) found.set(sendKey(message.sender_id, message.client_id!), message);
   return found;
