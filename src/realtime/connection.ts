@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Principal } from '../auth/plugin.js';
 
@@ -21,6 +22,9 @@ export class Connection {
   private held: string[] | null = null;
   private heldBytes = 0;
   private closing = false;
+  private corked = false;
+  /** Bytes written while corked this tick: in `bufferedAmount`, but not yet offered to the peer. */
+  private tickBytes = 0;
 
   constructor(
     readonly socket: WebSocket,
@@ -50,11 +54,31 @@ export class Connection {
   /** Written at once, ahead of held frames: the replay itself. */
   write(frame: string): void {
     if (!this.open) return;
-    if (this.socket.bufferedAmount + frame.length > this.maxBacklogBytes) {
+    // The backlog is what the peer has not taken from earlier ticks, not what this tick just wrote.
+    if (this.socket.bufferedAmount - this.tickBytes + frame.length > this.maxBacklogBytes) {
       this.overflow();
       return;
     }
+    this.cork();
+    this.tickBytes += frame.length;
     this.socket.send(frame);
+  }
+
+  /**
+   * A batch delivers many frames to a socket in one tick: held back until the tick ends, they leave
+   * in one write (one syscall) instead of one each. `ws` exposes no cork, so its TCP socket is used.
+   */
+  private cork(): void {
+    if (this.corked) return;
+    const tcp = (this.socket as unknown as { _socket?: Socket })._socket;
+    if (!tcp) return;
+    this.corked = true;
+    tcp.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.tickBytes = 0;
+      tcp.uncork();
+    });
   }
 
   hold(): void {
