@@ -7,7 +7,6 @@ import { FileLinks } from './files/links.js';
 import { fileQueries, type FileQueries } from './files/queries.js';
 import { MessageService } from './messages/service.js';
 import { LocalBroker } from './realtime/broker.js';
-import { RedisBroker } from './realtime/redis-broker.js';
 import { Realtime } from './realtime/realtime.js';
 import type { IsOnline } from './users/model.js';
 import { userQueries, type UserQueries } from './users/queries.js';
@@ -33,8 +32,9 @@ export default fp(
     // File urls are signed with a key derived from the token secret: the one the auth plugin uses.
     const files = fileQueries(kysely, new FileLinks(resolveJwtSecret(config)));
     // Presence reads co-members from the chats, and chats show presence: each refers to the other lazily.
+    // ioredis is loaded only when a Redis is configured.
     const broker = config.redisUrl
-      ? await RedisBroker.connect(config.redisUrl, config.redisChannel, app.log)
+      ? await (await import('./realtime/redis-broker.js')).RedisBroker.connect(config.redisUrl, config.redisChannel, app.log)
       : new LocalBroker();
     const realtime = new Realtime(
       broker,

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
 import { sqlitePath, type Config } from '../config.js';
 import type { Database } from './schema.js';
 import { openSqlite, withStatementCache } from './sqlite.js';
@@ -13,9 +12,11 @@ export interface Db {
 }
 
 /** Builds the Kysely instance the dialect of `DATABASE_URL` calls for. */
-export function createDb(config: Pick<Config, 'databaseUrl' | 'sqliteSynchronous'>): Db {
+export async function createDb(config: Pick<Config, 'databaseUrl' | 'sqliteSynchronous'>): Promise<Db> {
   const url = config.databaseUrl;
   if (url.startsWith('postgres')) {
+    // Loaded only when used: most servers run on SQLite, and start-up time counts.
+    const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: url, max: 10 });
     return { kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
   }
