@@ -47,6 +47,17 @@ export async function buildApp(config: Config, options: Pick<FastifyServerOption
     },
   });
   app.decorate('config', config);
+  try {
+    await assemble(app, config);
+  } catch (err) {
+    // What did start (the database and its worker thread) is closed, not left running.
+    await app.close();
+    throw err;
+  }
+  return app;
+}
+
+async function assemble(app: FastifyInstance, config: Config): Promise<void> {
   useValidators(app);
   // JSON only: any other content type is a 415, not a body the schema then rejects.
   app.removeContentTypeParser('text/plain');
@@ -90,7 +101,6 @@ export async function buildApp(config: Config, options: Pick<FastifyServerOption
     }
   });
 
-  return app;
 }
 
 /**
