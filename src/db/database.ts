@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { sqlitePath, type Config } from '../config.js';
 import type { Database } from './schema.js';
-import { WorkerSqliteDialect } from './worker-sqlite-dialect.js';
+import { openSqlite, withStatementCache } from './sqlite.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -21,9 +21,9 @@ export async function createDb(config: Pick<Config, 'databaseUrl' | 'sqliteSynch
     return { kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
   }
   const file = sqlitePath(url);
-  const dialect = new WorkerSqliteDialect({
-    file: file === null ? ':memory:' : path.resolve(file),
-    synchronous: config.sqliteSynchronous,
-  });
-  return { kysely: new Kysely<Database>({ dialect }), dialect: 'sqlite' };
+  const connection = openSqlite(file === null ? ':memory:' : path.resolve(file), config.sqliteSynchronous);
+  return {
+    kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) }),
+    dialect: 'sqlite',
+  };
 }
