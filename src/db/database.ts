@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { sqlitePath, type Config } from '../config.js';
 import type { Database } from './schema.js';
+import { startCheckpointer } from './checkpointer.js';
 import { openSqlite, withStatementCache } from './sqlite.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -21,9 +22,12 @@ export async function createDb(config: Pick<Config, 'databaseUrl' | 'sqliteSynch
     return { kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
   }
   const file = sqlitePath(url);
-  const connection = openSqlite(file === null ? ':memory:' : path.resolve(file), config.sqliteSynchronous);
-  return {
-    kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) }),
-    dialect: 'sqlite',
-  };
+  if (file === null) {
+    const connection = openSqlite(':memory:', config.sqliteSynchronous, false);
+    return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) }), dialect: 'sqlite' };
+  }
+  const connection = openSqlite(path.resolve(file), config.sqliteSynchronous, true);
+  const stopCheckpointer = startCheckpointer(path.resolve(file));
+  const database = withStatementCache(connection, stopCheckpointer);
+  return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
 }
