@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Type } from 'typebox';
+import { bearerToken } from '../auth/bearer.js';
 import type { Principal } from '../auth/plugin.js';
 import { AppError, badRequest, notFound, unauthorized } from '../errors.js';
 import { errors, FileObject, Id } from '../http/schemas.js';
@@ -129,7 +130,7 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { expires, sig } = request.query;
       let user: Principal | undefined;
       if (!files.links.verify(id, filename, expires, sig)) {
-        const token = bearer(request.headers.authorization);
+        const token = bearerToken(request.headers.authorization);
         if (token === undefined) {
           if (expires === undefined && sig === undefined) {
             throw unauthorized('UNAUTHORIZED', 'Authorization: Bearer <token> is required, or a signed url');
@@ -188,9 +189,5 @@ async function drain(stream: Readable): Promise<void> {
   await finished(stream);
 }
 
-function bearer(header: string | undefined): string | undefined {
-  const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
-  return match?.[1];
-}
 
 export default filesRoutes;

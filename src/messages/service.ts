@@ -7,7 +7,7 @@ import type { FileQueries } from '../files/queries.js';
 import type { Message } from '../http/schemas.js';
 import type { Realtime } from '../realtime/realtime.js';
 import { toMessage } from './model.js';
-import { RateLimiter } from './rate-limiter.js';
+import { RateLimiter } from '../rate-limiter.js';
 import { MessageWriter } from './writer.js';
 
 export interface SendResult {

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import { bearerToken } from '../auth/bearer.js';
 import type { Principal } from '../auth/plugin.js';
 import { AppError, chatNotFound } from '../errors.js';
 import { messageFrame } from '../messages/service.js';
-import { RateLimiter } from '../messages/rate-limiter.js';
+import { RateLimiter } from '../rate-limiter.js';
 import { CloseCode, Connection } from './connection.js';
 import {
   clientFrames,
@@ -55,7 +56,7 @@ export default async function wsRoute(app: FastifyInstance) {
         if (!originAllowed(request.headers.origin, request.headers.host, config.corsOrigin)) {
           return reply.status(403).send({ error: 'Origin not allowed', code: 'ORIGIN_NOT_ALLOWED' });
         }
-        const token = bearer(request.headers.authorization) ?? (request.query as { token?: string }).token;
+        const token = bearerToken(request.headers.authorization) ?? (request.query as { token?: string }).token;
         if (token === undefined || token === '') return; // IDENTIFY will follow
         try {
           request.wsPrincipal = await app.verifyToken(token);
@@ -219,10 +220,6 @@ export default async function wsRoute(app: FastifyInstance) {
   );
 }
 
-function bearer(header: string | undefined): string | undefined {
-  const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
-  return match?.[1];
-}
 
 /**
  * CORS does not cover WebSockets: a browser page from another origin is refused here, unless
