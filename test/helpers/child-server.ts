@@ -10,6 +10,8 @@ export interface ChildServer {
   url: string;
   wsUrl: string;
   exited: Promise<number | null>;
+  /** Every line the server has written to stdout (its log) so far. */
+  logs: string[];
 }
 
 /** The real entry point (src/main.ts) in a child process, on 127.0.0.1 and a free port. */
@@ -19,13 +21,15 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const logs: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
+      logs.push(line);
       const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
       if (match) resolve(match[1]!);
     });
     void exited.then((code) => reject(new Error(`server exited with ${code} before listening`)));
   });
-  return { process: child, url, wsUrl: `${url.replace('http', 'ws')}/ws`, exited };
+  return { process: child, url, wsUrl: `${url.replace('http', 'ws')}/ws`, exited, logs };
 }
