@@ -15,9 +15,10 @@ export interface ChildServer {
 }
 
 /** The real entry point (src/main.ts) in a child process, on 127.0.0.1 and a free port. */
-export async function spawnServer(env: Record<string, string>): Promise<ChildServer> {
+export async function spawnServer(env: Record<string, string>, options: { cwd?: string } = {}): Promise<ChildServer> {
   const child = spawn(process.execPath, [`--import=${TS_LOADER}`, MAIN], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
