@@ -1,11 +1,9 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { ChatRow, Database } from '../db/schema.js';
 import type { FileQueries } from '../files/queries.js';
 import type { Chat } from '../http/schemas.js';
 import { toMessage } from '../messages/model.js';
 import { toMember, type IsOnline } from '../users/model.js';
-
-type Executor = Kysely<Database> | Transaction<Database>;
 
 export const directKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
 
@@ -117,10 +115,6 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
       return new Map([...views].map(([viewer, chats]) => [viewer, chats[0]!]));
     },
 
-    chatRow(chatId: number, executor: Executor = db): Promise<ChatRow | undefined> {
-      return executor.selectFrom('chats').selectAll().where('id', '=', chatId).executeTakeFirst();
-    },
-
     async isMember(chatId: number, userId: number): Promise<boolean> {
       const row = await db
         .selectFrom('chat_members')
@@ -131,8 +125,8 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
       return row !== undefined;
     },
 
-    async memberIds(chatId: number, executor: Executor = db): Promise<number[]> {
-      const rows = await executor.selectFrom('chat_members').select('user_id').where('chat_id', '=', chatId).execute();
+    async memberIds(chatId: number): Promise<number[]> {
+      const rows = await db.selectFrom('chat_members').select('user_id').where('chat_id', '=', chatId).execute();
       return rows.map((r) => r.user_id);
     },
 

@@ -1,6 +1,6 @@
 /** An event on its way to users' sockets, serialized once for all of them. */
 export interface RealtimeEvent {
-  to: number[];
+  to: readonly number[];
   frame: string;
   /** Set on new-message events: lets each hub know which ids it has delivered. */
   messageId?: number;

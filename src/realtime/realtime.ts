@@ -40,7 +40,7 @@ export class Realtime {
   /** Serializes `payload` once and delivers it to every socket of every user in `to`. */
   publish(to: readonly number[], payload: object, messageId?: number): void {
     if (to.length === 0) return;
-    this.broker.publish({ to: [...to], frame: JSON.stringify(payload), messageId });
+    this.broker.publish({ to, frame: JSON.stringify(payload), messageId });
   }
 
   isOnline(userId: number): boolean {

@@ -103,13 +103,19 @@ t.test('malformed frames get error frames and the socket keeps working', async (
     const error = await socket.next();
     t.match(error, { type: 'error', code, error: String }, `${JSON.stringify(frame).slice(0, 60)} → ${code}`);
   }
-  const invalid = await (async () => {
-    socket.send({ chat_id: chatId, content: 42 });
-    return socket.next();
-  })();
-  t.equal(invalid.field, 'content', 'validation names the field');
+  socket.send({ chat_id: chatId, content: 42 });
+  t.equal((await socket.next()).field, 'content', 'validation names the field');
   socket.send({ chat_id: chatId, content: 'still here' });
   t.match(await socket.nextOfType('message'), { content: 'still here' });
+});
+
+t.test('a client that only listens (never sends a frame) still receives every message', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  // Opened and left alone: the initial hold (which waits for a possible resume) must end by itself.
+  const listener = await open(t, server.wsUrl, { authorization: `Bearer ${bob.token}` });
+  const sent = await request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'for a listener' } });
+  t.same(await listener.nextOfType('message', 3000), { type: 'message', ...sent.body });
 });
 
 t.test('a frame over the size limit closes the socket with 1009', async (t) => {
