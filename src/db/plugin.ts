@@ -12,7 +12,7 @@ declare module 'fastify' {
 /** Opens the database, brings its schema up to date, and closes it last on shutdown. */
 export default fp(
   async function db(app: FastifyInstance) {
-    const db = await createDb(app.config);
+    const db = await createDb(app.config, app.log);
     try {
       await migrateToLatest(db.kysely);
     } catch (err) {

@@ -1,13 +1,14 @@
 import SQLite from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 import type { SqliteSynchronous } from '../config.js';
+import type { WalSync } from './wal-sync.js';
 
 const STATEMENT_CACHE_SIZE = 500;
 
 /**
- * Opens the SQLite file for the server: WAL so readers never block the writer, the chosen
- * `synchronous` level (FULL: a committed message survives power loss), foreign keys, and a busy
- * timeout for other processes (backups, the sqlite3 shell) holding the lock.
+ * Opens the SQLite file for the server: WAL so readers never block the writer, foreign keys, and a
+ * busy timeout for other processes (backups, the sqlite3 shell) holding the lock. `synchronous` is
+ * the connection's own setting: with a `WalSync`, FULL is NORMAL plus an explicit flush per commit.
  */
 export function openSqlite(file: string, synchronous: SqliteSynchronous, checkpointElsewhere: boolean): SQLite.Database {
   const db = new SQLite(file);
@@ -20,23 +21,60 @@ export function openSqlite(file: string, synchronous: SqliteSynchronous, checkpo
   return db;
 }
 
+export interface ConnectionOptions {
+  /** Flushes the WAL after each write transaction; absent, commits are as durable as `synchronous` makes them. */
+  walSync?: WalSync;
+  onClose?: () => void;
+}
+
 /**
- * Kysely's SQLite driver prepares every query anew; the server runs the same few dozen SQL texts
- * over and over, so this keeps their prepared statements (bounded, least recently used first out).
+ * The connection as Kysely's SQLite dialect sees it. Kysely's driver prepares every query anew; the
+ * server runs the same few dozen SQL texts over and over, so this keeps their prepared statements
+ * (bounded, least recently used first out). With a `WalSync`, every statement that ends a write
+ * transaction (a COMMIT, or a write outside any transaction) hands the flush to it.
  */
-export function withStatementCache(db: SQLite.Database, onClose: () => void = () => {}): SqliteDatabase {
+export function kyselyConnection(db: SQLite.Database, { walSync, onClose }: ConnectionOptions = {}): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
+  let wrote = false;
+  const ended = () => {
+    if (db.inTransaction) return;
+    if (wrote) walSync!.committed();
+    else walSync!.ended();
+    wrote = false;
+  };
+  const prepare = (sql: string): SqliteStatement => {
+    const statement = db.prepare(sql);
+    if (!walSync) return statement as unknown as SqliteStatement;
+    const writes = !statement.readonly;
+    return {
+      reader: statement.reader,
+      all(parameters) {
+        const rows = statement.all(parameters as unknown[]);
+        wrote ||= writes;
+        ended();
+        return rows;
+      },
+      run(parameters) {
+        const result = statement.run(parameters as unknown[]);
+        wrote ||= writes;
+        ended();
+        return result;
+      },
+      iterate: (parameters) => statement.iterate(parameters as unknown[]),
+    };
+  };
   return {
     close: () => {
-      onClose();
+      onClose?.();
       db.close();
+      walSync?.close();
     },
     prepare(sql: string): SqliteStatement {
       let statement = cache.get(sql);
       if (statement) {
         cache.delete(sql);
       } else {
-        statement = db.prepare(sql) as unknown as SqliteStatement;
+        statement = prepare(sql);
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
       }
       cache.set(sql, statement);

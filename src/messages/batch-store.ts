@@ -25,7 +25,8 @@ const MESSAGE_COMMIT_LOCK = 7_340_101;
 const INSERT_CHUNK = 500;
 
 /**
- * Commits a batch of sends in one transaction and returns one outcome per request, in order.
+ * Commits a batch of sends in one transaction and returns one outcome per request, in order. The
+ * commit may not be on disk yet: the caller awaits `db.durability.flush()` before confirming.
  *
  * Ids increase in commit order: SQLite has one writer, and on PostgreSQL every batch takes the
  * same transaction-scoped advisory lock before it draws ids, so no batch can draw ids while
@@ -33,6 +34,8 @@ const INSERT_CHUNK = 500;
  */
 export function commitBatch(db: Db, files: FileQueries, requests: readonly SendRequest[]): Promise<SendOutcome[]> {
   return db.kysely.transaction().execute(async (trx) => {
+    // The writer flushes after the commit, off the event loop, and confirms nothing before that.
+    db.durability.deferCommit();
     if (db.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MESSAGE_COMMIT_LOCK})`.execute(trx);
     const now = new Date().toISOString();
     const members = await membersOf(trx, requests);

@@ -13,8 +13,9 @@ interface Pending {
 
 /**
  * Group commit: sends that arrive in the same event-loop turn are committed in one transaction,
- * so a durable commit (fsync) is paid once per turn rather than once per message. Batches run one
- * at a time, in arrival order; nothing is delivered or confirmed before its batch has committed.
+ * so a durable commit (fsync) is paid once per turn rather than once per message. The flush runs
+ * off the event loop, which meanwhile takes in the sends of the next batch. Batches run one at a
+ * time, in arrival order; nothing is delivered or confirmed before its batch is on disk.
  */
 export class MessageWriter {
   private queue: Pending[] = [];
@@ -70,8 +71,9 @@ export class MessageWriter {
         this.files,
         batch.map((p) => p.request),
       );
+      await this.db.durability.flush();
     } catch (err) {
-      this.log.error({ err, size: batch.length }, 'message batch failed to commit');
+      this.log.error({ err, size: batch.length }, 'message batch failed to commit or reach the disk');
       const error = new AppError(503, 'STORE_UNAVAILABLE', 'The message could not be stored; send it again');
       for (const p of batch) p.resolve({ ok: false, error });
       return;

@@ -14,7 +14,7 @@ import { login, pair, postgresUrl, request, startServer } from '../helpers/serve
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 async function upAndDown(t: Test, databaseUrl: string) {
-  const db = await createDb({ databaseUrl, sqliteSynchronous: 'NORMAL' });
+  const db = await createDb({ databaseUrl, sqliteSynchronous: 'NORMAL' }, { error: (...args: unknown[]) => t.fail(`logged: ${JSON.stringify(args)}`) });
   t.teardown(() => db.kysely.destroy());
   await migrateToLatest(db.kysely);
   const tables = async () => (await db.kysely.introspection.getTables()).map((table) => table.name).sort();

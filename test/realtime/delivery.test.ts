@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
@@ -181,6 +182,28 @@ t.test('the per-user send rate limit answers RATE_LIMITED and keeps the socket',
   t.equal(rest.status, 429);
   t.match(rest.body, { code: 'RATE_LIMITED' });
   t.ok(Number(rest.headers.get('retry-after')) >= 1, 'Retry-After in seconds');
+});
+
+t.test('a batch whose flush to disk fails is confirmed to no one, and its client_id can be sent again', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  const socket = await connect(t, server, alice);
+  const bobSocket = await connect(t, server, bob);
+  const { fdatasync } = fs;
+  fs.fdatasync = ((_fd: number, callback: fs.NoParamCallback) => callback(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }))) as typeof fs.fdatasync;
+  t.teardown(() => Object.assign(fs, { fdatasync }));
+
+  socket.send({ chat_id: chatId, content: 'maybe', client_id: 'k1' });
+  t.match(await socket.nextOfType('error'), { code: 'STORE_UNAVAILABLE', client_id: 'k1' });
+  t.same((await bobSocket.settle()).filter((f) => f.type === 'message'), [], 'nothing delivered');
+  await socket.ping();
+
+  Object.assign(fs, { fdatasync });
+  socket.send({ chat_id: chatId, content: 'maybe', client_id: 'k1' });
+  const message = await socket.nextOfType('message');
+  t.match(message, { content: 'maybe', client_id: 'k1' }, 'the send again is confirmed');
+  const history = await request(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+  t.same(history.body.map((m: { id: number }) => m.id), [message.id], 'stored once');
 });
 
 t.test('shutdown confirms every accepted send before closing sockets with 1001', async (t) => {
