@@ -3,8 +3,8 @@ import { Worker } from 'node:worker_threads';
 // Beside this file: .ts when run from the sources (tests), .js from dist/.
 const WORKER_URL = new URL(`./checkpoint-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 const INTERVAL_MS = 200;
-/** 16 MiB of 4 KiB pages: the WAL is started over once it holds this much. */
-const RESTART_FRAMES = 4096;
+/** 64 MiB of 4 KiB pages: the WAL is started over once it holds this much. */
+const RESTART_FRAMES = 16_384;
 
 export interface CheckpointerData {
   file: string;

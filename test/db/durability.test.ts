@@ -106,7 +106,7 @@ t.test('under writes that never pause, the WAL still starts over', async (t) => 
   const row = (i: number) => ({ username: `u${i}`, username_key: `u${i}`, bio: 'x'.repeat(3000), created_at: '' });
   let written = 0;
   const deadline = Date.now() + 20_000;
-  // Each commit writes ~40 pages; the WAL starts over every 4,096 frames or so.
+  // Each commit writes ~40 pages; the WAL starts over every 16,384 frames or so.
   while (walRestarts(file) < before + 2 && Date.now() < deadline) {
     await db.kysely.transaction().execute(async (trx) => {
       await trx.insertInto('users').values(Array.from({ length: 40 }, (_, i) => row(written + i))).execute();
