@@ -32,7 +32,7 @@ export interface BenchOptions {
   profileDir: string;
   /** Before each load run, wait up to this long for other processes to leave the CPU. */
   waitQuietS: number;
-  /** The server's entry point (`dist/src/main.js` of this checkout unless told otherwise). */
+  /** The server's entry point: this checkout's production build unless told otherwise. */
   serverMain: string;
   /** Where the temporary data folders go: a real disk, so that fsync costs what it costs. */
   tmpRoot: string;
@@ -56,7 +56,8 @@ const HELP = `npm run bench [-- --name=value …]   (or the same names as enviro
   WAIT_QUIET=60        seconds to wait, before each load run, for other processes to leave the CPU
   PROFILE=0            1: run the server of the load runs under --cpu-prof and summarize the profiles
   PROFILE_DIR=bench/results/profiles
-  SERVER_MAIN=dist/src/main.js   the server build to measure (e.g. an older one, to compare)
+  SERVER_MAIN=dist/server/main.js   the server build to measure (e.g. an older one, to compare);
+                       with PROFILE=1, dist/src/main.js: the same code, one file per module
   BENCH_TMP=${os.tmpdir()}   parent folder of the temporary databases
 `;
 
@@ -120,7 +121,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
     out: resolve(values.get('OUT') ?? `bench/results/${stamp}.json`),
     profile: flag('PROFILE'),
     profileDir: resolve(values.get('PROFILE_DIR') ?? 'bench/results/profiles'),
-    serverMain: resolve(values.get('SERVER_MAIN') ?? 'dist/src/main.js'),
+    // A profile says where the time goes by file: tsc's output has one per module, the bundle one in all.
+    serverMain: resolve(values.get('SERVER_MAIN') ?? (flag('PROFILE') ? 'dist/src/main.js' : 'dist/server/main.js')),
     waitQuietS: int('WAIT_QUIET', 60, 0, 3600),
     tmpRoot: path.resolve(values.get('BENCH_TMP') ?? os.tmpdir()),
   };

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, Managed, waitHealthy } from './processes.js';
 
-/** The build next to this file, unless SERVER_MAIN names another one (to compare two builds). */
-let serverMain = fileURLToPath(new URL('../src/main.js', import.meta.url));
+/** The production build next to this file, unless SERVER_MAIN names another one (to compare two builds). */
+let serverMain = fileURLToPath(new URL('../server/main.js', import.meta.url));
 
 export function useServerBuild(main: string): void {
   serverMain = path.resolve(main);

@@ -1,10 +1,5 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { FileMigrationProvider, Migrator, type Kysely } from 'kysely';
-
-// src/db → migrations/, both from the sources (tests) and from dist/ (the build).
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
+import { migrations } from '../../migrations/index.js';
 
 export class MigrationError extends Error {}
 
@@ -12,15 +7,14 @@ export class MigrationError extends Error {}
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
 
+export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };
+
 /**
  * Brings the schema up to date. A database that has migrations this build does not know was
  * written by a newer version of the server: refuse it rather than run against a schema we cannot read.
  */
 export async function migrateToLatest(db: AnyDb): Promise<void> {
-  const migrator = new Migrator({
-    db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
-  });
+  const migrator = new Migrator({ db, provider: migrationProvider });
   const known = new Set((await migrator.getMigrations()).map((m) => m.name));
   const applied = await appliedMigrationNames(db);
   const unknown = applied.filter((name) => !known.has(name));

@@ -1,17 +1,15 @@
-import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { FileMigrationProvider, Migrator } from 'kysely';
+import { Migrator } from 'kysely';
 import t, { type Test } from 'tap';
 import { createDb } from '../../src/db/database.js';
-import { migrateToLatest } from '../../src/db/migrate.js';
+import { migrateToLatest, migrationProvider } from '../../src/db/migrate.js';
 import { download, PNG, uploaded } from '../helpers/files.js';
 import { login, pair, postgresUrl, request, startServer } from '../helpers/server.js';
 
 // The files migration goes up and down on both dialects, and the file flows run on PostgreSQL.
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 async function upAndDown(t: Test, databaseUrl: string) {
   const db = await createDb({ databaseUrl, sqliteSynchronous: 'NORMAL' }, { error: (...args: unknown[]) => t.fail(`logged: ${JSON.stringify(args)}`) });
@@ -19,7 +17,7 @@ async function upAndDown(t: Test, databaseUrl: string) {
   await migrateToLatest(db.kysely);
   const tables = async () => (await db.kysely.introspection.getTables()).map((table) => table.name).sort();
   t.match(await tables(), ['chat_members', 'chats', 'files', 'message_files', 'messages', 'users']);
-  const migrator = new Migrator({ db: db.kysely, provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS }) });
+  const migrator = new Migrator({ db: db.kysely, provider: migrationProvider });
   const down = await migrator.migrateDown();
   t.equal(down.error, undefined, 'down');
   t.same(down.results?.map((r) => r.migrationName), ['2026-11-21-002-files']);

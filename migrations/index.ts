@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import * as initial from './2026-11-21-001-initial.js';
+import * as files from './2026-11-21-002-files.js';
+
+/**
+ * Every migration, by name, in the order they apply. Listed rather than read from this folder at
+ * start-up, so that the server build carries them inside it. A new migration goes here too (a test
+ * checks that every file of this folder is listed).
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-21-001-initial': initial,
+  '2026-11-21-002-files': files,
+};
