@@ -1,6 +1,6 @@
 import { sql, type Insertable, type Transaction } from 'kysely';
 import type { Db, DialectName } from '../db/database.js';
-import type { Database, FileRow, MessageFilesTable, MessagesTable } from '../db/schema.js';
+import type { Database, FileRow, MessageFilesTable } from '../db/schema.js';
 import { chatNotFound, type AppError } from '../errors.js';
 import { fileNotYours, type FileQueries } from '../files/queries.js';
 import type { Message } from '../http/schemas.js';
@@ -22,7 +22,6 @@ export type SendOutcome =
 
 // Any constant: the key of the advisory lock that orders message commits on PostgreSQL.
 const MESSAGE_COMMIT_LOCK = 7_340_101;
-const INSERT_CHUNK = 500;
 
 /**
  * Commits a batch of sends in one transaction and returns one outcome per request, in order. The
@@ -31,6 +30,9 @@ const INSERT_CHUNK = 500;
  * Ids increase in commit order: SQLite has one writer, and on PostgreSQL every batch takes the
  * same transaction-scoped advisory lock before it draws ids, so no batch can draw ids while
  * another that drew smaller ones is still uncommitted.
+ *
+ * Every statement passes its rows as one parameter (a JSON array on SQLite, arrays on PostgreSQL):
+ * its text is the same whatever the size of the batch, so it is prepared once and reused.
  */
 export function commitBatch(db: Db, files: FileQueries, requests: readonly SendRequest[]): Promise<SendOutcome[]> {
   return db.kysely.transaction().execute(async (trx) => {
@@ -38,14 +40,13 @@ export function commitBatch(db: Db, files: FileQueries, requests: readonly SendR
     db.durability.deferCommit();
     if (db.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MESSAGE_COMMIT_LOCK})`.execute(trx);
     const now = new Date().toISOString();
-    const members = await membersOf(trx, requests);
-    const earlier = await earlierSends(trx, db.dialect, files, requests);
+    const members = await membersOf(trx, db.dialect, requests);
     // Only a batch in which some send attaches files pays for this query.
     const withFiles = requests.some((r) => r.fileIds.length > 0);
     const uploads = withFiles ? await files.byIds(requests.flatMap((r) => r.fileIds), trx) : new Map<number, FileRow>();
 
     const outcomes: (SendOutcome | undefined)[] = new Array(requests.length);
-    const toInsert: { index: number; row: Insertable<MessagesTable> }[] = [];
+    const toInsert: number[] = [];
     const firstOfKey = new Map<string, number>();
     const duplicatesInBatch: [index: number, of: number][] = [];
 
@@ -55,18 +56,13 @@ export function commitBatch(db: Db, files: FileQueries, requests: readonly SendR
         outcomes[index] = { ok: false, error: chatNotFound() };
         return;
       }
-      const key = req.clientId === null ? null : sendKey(req.senderId, req.clientId);
-      const stored = key === null ? undefined : earlier.get(key);
-      if (stored) {
-        outcomes[index] = { ok: true, message: stored, duplicate: true, members: members.get(stored.chat_id) ?? [] };
-        return;
-      }
       const notYours = req.fileIds.find((id) => uploads.get(id)?.uploader_id !== req.senderId);
       if (notYours !== undefined) {
         outcomes[index] = { ok: false, error: fileNotYours(notYours) };
         return;
       }
-      if (key !== null) {
+      if (req.clientId !== null) {
+        const key = sendKey(req.senderId, req.clientId);
         const first = firstOfKey.get(key);
         if (first !== undefined) {
           duplicatesInBatch.push([index, first]);
@@ -74,58 +70,81 @@ export function commitBatch(db: Db, files: FileQueries, requests: readonly SendR
         }
         firstOfKey.set(key, index);
       }
-      toInsert.push({
-        index,
-        row: { chat_id: req.chatId, sender_id: req.senderId, content: req.content, client_id: req.clientId, created_at: now },
-      });
+      toInsert.push(index);
     });
 
+    // A client_id stored before (by an earlier batch) inserts nothing: those sends get the stored message.
+    const ids = await insertMessages(trx, db.dialect, toInsert.map((i) => requests[i]!), now);
+    const repeated = toInsert.filter((_, position) => ids[position] === undefined);
+    const earlier = repeated.length > 0 ? await storedSends(trx, db.dialect, files, repeated.map((i) => requests[i]!)) : new Map<string, Message>();
+
     const attachments: Insertable<MessageFilesTable>[] = [];
-    for (let start = 0; start < toInsert.length; start += INSERT_CHUNK) {
-      const chunk = toInsert.slice(start, start + INSERT_CHUNK);
-      const ids = await trx
-        .insertInto('messages')
-        .values(chunk.map((c) => c.row))
-        .returning('id')
-        .execute();
-      // One statement draws its ids in the order of its rows, under the lock: sorted, they pair up.
-      const sorted = ids.map((r) => r.id).sort((a, b) => a - b);
-      chunk.forEach(({ index }, i) => {
-        const req = requests[index]!;
-        const id = sorted[i]!;
-        req.fileIds.forEach((file_id, position) => attachments.push({ message_id: id, file_id, position }));
-        const message: Message = {
-          id,
-          chat_id: req.chatId,
-          sender_id: req.senderId,
-          sender: req.sender,
-          content: req.content,
-          timestamp: now,
-          client_id: req.clientId,
-          edited_at: null,
-          deleted_at: null,
-          files: req.fileIds.map((fileId) => files.links.toFileObject(uploads.get(fileId)!)),
-        };
-        outcomes[index] = { ok: true, message, duplicate: false, members: members.get(req.chatId)! };
-      });
-    }
+    const stored: number[] = [];
+    toInsert.forEach((index, position) => {
+      const req = requests[index]!;
+      const id = ids[position];
+      if (id === undefined) {
+        const message = earlier.get(sendKey(req.senderId, req.clientId!))!;
+        outcomes[index] = { ok: true, message, duplicate: true, members: members.get(message.chat_id) ?? [] };
+        return;
+      }
+      req.fileIds.forEach((file_id, position) => attachments.push({ message_id: id, file_id, position }));
+      const message: Message = {
+        id,
+        chat_id: req.chatId,
+        sender_id: req.senderId,
+        sender: req.sender,
+        content: req.content,
+        timestamp: now,
+        client_id: req.clientId,
+        edited_at: null,
+        deleted_at: null,
+        files: req.fileIds.map((fileId) => files.links.toFileObject(uploads.get(fileId)!)),
+      };
+      outcomes[index] = { ok: true, message, duplicate: false, members: members.get(req.chatId)! };
+      stored.push(index);
+    });
     if (attachments.length > 0) await files.attach(attachments, trx);
     for (const [index, of] of duplicatesInBatch) {
       const first = outcomes[of]!;
       outcomes[index] = first.ok ? { ...first, duplicate: true } : first;
     }
 
-    await recordActivity(trx, toInsert.map(({ index }) => outcomes[index]!), now);
+    await recordActivity(trx, db.dialect, stored.map((index) => outcomes[index]!), now);
     return outcomes as SendOutcome[];
   });
 }
 
 const sendKey = (senderId: number, clientId: string) => `${senderId}\u0000${clientId}`;
 
+type Column = 'integer' | 'text';
+
+/**
+ * Rows as one parameter, to select from: `json_each(?)` on SQLite, `unnest(?, …)` on PostgreSQL.
+ * `column(i)` reads the i-th value of a row; `position` orders the rows as given.
+ */
+function rowsParam(dialect: DialectName, columns: readonly Column[], rows: readonly (readonly unknown[])[]) {
+  if (dialect === 'postgres') {
+    const arrays = columns.map((type, i) => sql`${rows.map((row) => row[i])}::${sql.raw(type)}[]`);
+    const names = columns.map((_, i) => sql.raw(`c${i}`));
+    return {
+      from: sql`unnest(${sql.join(arrays)}) with ordinality as r(${sql.join(names)}, n)`,
+      column: (i: number) => sql.raw(`r.c${i}`),
+      position: sql.raw('r.n'),
+    };
+  }
+  return {
+    from: sql`json_each(${JSON.stringify(rows)}) as r`,
+    column: (i: number) => sql.raw(`r.value ->> ${i}`),
+    position: sql.raw('r.key'),
+  };
+}
+
 /** Every member of every chat in the batch: both the membership check and the delivery list. */
-async function membersOf(trx: Transaction<Database>, requests: readonly SendRequest[]) {
-  const chatIds = [...new Set(requests.map((r) => r.chatId))];
-  const rows = await trx.selectFrom('chat_members').select(['chat_id', 'user_id']).where('chat_id', 'in', chatIds).execute();
+async function membersOf(trx: Transaction<Database>, dialect: DialectName, requests: readonly SendRequest[]) {
+  const chats = rowsParam(dialect, ['integer'], [...new Set(requests.map((r) => r.chatId))].map((id) => [id]));
+  const { rows } = await sql<{ chat_id: number; user_id: number }>`
+    select cm.chat_id, cm.user_id from ${chats.from} join chat_members cm on cm.chat_id = ${chats.column(0)}`.execute(trx);
   const members = new Map<number, number[]>();
   for (const { chat_id, user_id } of rows) {
     const list = members.get(chat_id);
@@ -136,32 +155,50 @@ async function membersOf(trx: Transaction<Database>, requests: readonly SendRequ
 }
 
 /**
- * Messages already stored under the batch's (sender, client_id) keys: one index probe per key, in
- * one statement whose text does not change with the batch (so it is prepared once).
+ * Inserts the sends in the order given and returns their ids, in the same order; `undefined` for
+ * a send whose (sender, client_id) is stored already. One statement draws its ids in the order of
+ * its rows, under the lock: sorted, the ids of the sends without a client_id pair up with them.
  */
-async function earlierSends(trx: Transaction<Database>, dialect: DialectName, files: FileQueries, requests: readonly SendRequest[]) {
-  const keyed = requests.filter((r) => r.clientId !== null);
-  const found = new Map<string, Message>();
-  if (keyed.length === 0) return found;
-  const keys =
-    dialect === 'postgres'
-      ? sql`unnest(${keyed.map((r) => r.senderId)}::integer[], ${keyed.map((r) => r.clientId)}::text[]) as k(sender_id, client_id)
-            join messages m on m.sender_id = k.sender_id and m.client_id = k.client_id`
-      : sql`json_each(${JSON.stringify(keyed.map((r) => [r.senderId, r.clientId]))}) as k
-            join messages m on m.sender_id = k.value ->> 0 and m.client_id = k.value ->> 1`;
+async function insertMessages(trx: Transaction<Database>, dialect: DialectName, sends: readonly SendRequest[], now: string) {
+  if (sends.length === 0) return [];
+  const rows = rowsParam(
+    dialect,
+    ['integer', 'integer', 'text', 'text'],
+    sends.map((s) => [s.chatId, s.senderId, s.content, s.clientId]),
+  );
+  const { rows: inserted } = await sql<{ id: number; sender_id: number; client_id: string | null }>`
+    insert into messages (chat_id, sender_id, content, client_id, created_at)
+    select ${rows.column(0)}, ${rows.column(1)}, ${rows.column(2)}, ${rows.column(3)}, ${now}
+    from ${rows.from} where true order by ${rows.position}
+    on conflict (sender_id, client_id) do nothing
+    returning id, sender_id, client_id`.execute(trx);
+  const byKey = new Map<string, number>();
+  const withoutKey: number[] = [];
+  for (const row of inserted) {
+    if (row.client_id === null) withoutKey.push(row.id);
+    else byKey.set(sendKey(row.sender_id, row.client_id), row.id);
+  }
+  withoutKey.sort((a, b) => a - b);
+  let next = 0;
+  return sends.map((s) => (s.clientId === null ? withoutKey[next++] : byKey.get(sendKey(s.senderId, s.clientId))));
+}
+
+/** The messages stored under these sends' (sender, client_id) keys. */
+async function storedSends(trx: Transaction<Database>, dialect: DialectName, files: FileQueries, sends: readonly SendRequest[]) {
+  const keys = rowsParam(dialect, ['integer', 'text'], sends.map((s) => [s.senderId, s.clientId]));
   const { rows } = await sql<MessageWithSender>`
-    select distinct m.*, u.username as sender from ${keys} join users u on u.id = m.sender_id`.execute(trx);
-  const messages = rows.map(toMessage);
-  if (messages.length > 0) await files.withFiles(messages, trx);
-  for (const message of messages) found.set(sendKey(message.sender_id, message.client_id!), message);
-  return found;
+    select m.*, u.username as sender from ${keys.from}
+    join messages m on m.sender_id = ${keys.column(0)} and m.client_id = ${keys.column(1)}
+    join users u on u.id = m.sender_id`.execute(trx);
+  const messages = await files.withFiles(rows.map(toMessage), trx);
+  return new Map(messages.map((message) => [sendKey(message.sender_id, message.client_id!), message]));
 }
 
 /**
  * Each chat's newest message and activity time; each sender has read up to its own message.
  * Two statements per batch, however many chats and senders it holds.
  */
-async function recordActivity(trx: Transaction<Database>, stored: SendOutcome[], now: string) {
+async function recordActivity(trx: Transaction<Database>, dialect: DialectName, stored: SendOutcome[], now: string) {
   const lastByChat = new Map<number, number>();
   const lastBySender = new Map<string, [chatId: number, senderId: number, id: number]>();
   for (const outcome of stored) {
@@ -171,19 +208,14 @@ async function recordActivity(trx: Transaction<Database>, stored: SendOutcome[],
     lastBySender.set(`${chat_id}:${sender_id}`, [chat_id, sender_id, id]);
   }
   if (lastByChat.size === 0) return;
+  const chats = rowsParam(dialect, ['integer', 'integer'], [...lastByChat]);
   await sql`
-    with v(chat_id, id) as (values ${rowsOf([...lastByChat])})
-    update chats set last_message_id = v.id, last_activity_at = ${now}
-    from v where chats.id = v.chat_id`.execute(trx);
+    update chats set last_message_id = ${chats.column(1)}, last_activity_at = ${now}
+    from ${chats.from} where chats.id = ${chats.column(0)}`.execute(trx);
+  const readers = rowsParam(dialect, ['integer', 'integer', 'integer'], [...lastBySender.values()]);
   await sql`
-    with v(chat_id, user_id, id) as (values ${rowsOf([...lastBySender.values()])})
-    update chat_members set last_read_message_id = v.id
-    from v
-    where chat_members.chat_id = v.chat_id and chat_members.user_id = v.user_id
-      and chat_members.last_read_message_id < v.id`.execute(trx);
-}
-
-/** `(cast(? as integer), …), …`: typed, since PostgreSQL cannot infer the type of a bare parameter. */
-function rowsOf(rows: number[][]) {
-  return sql.join(rows.map((row) => sql`(${sql.join(row.map((value) => sql`cast(${value} as integer)`))})`));
+    update chat_members set last_read_message_id = ${readers.column(2)}
+    from ${readers.from}
+    where chat_members.chat_id = ${readers.column(0)} and chat_members.user_id = ${readers.column(1)}
+      and chat_members.last_read_message_id < ${readers.column(2)}`.execute(trx);
 }

@@ -32,6 +32,8 @@ if (!postgresUrl) {
       [1, 2, 3, 4].map(() => request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'x', client_id: 'k' } })),
     );
     t.equal(new Set(same.map((r) => r.body.id)).size, 1, 'concurrent duplicates store one message');
+    const again = await request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'x', client_id: 'k' } });
+    t.equal(again.body.id, same[0]!.body.id, 'a later repeat is answered with the stored message');
 
     const socket = await connect(t, server, bob);
     const sender = await connect(t, server, alice);

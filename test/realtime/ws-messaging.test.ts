@@ -157,6 +157,33 @@ t.test('frames from one socket are handled in order, with ids increasing', async
   t.ok(received.every((m, i) => i === 0 || m.id > received[i - 1]!.id), 'ids increase');
 });
 
+t.test('one batch of new sends and a repeat of a stored client_id: each new send gets its own id, the repeat the stored message', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  const aliceSocket = await connect(t, server, alice);
+  const bobSocket = await connect(t, server, bob);
+  aliceSocket.send({ chat_id: chatId, content: 'first', client_id: 'k' });
+  const stored = await aliceSocket.nextOfType('message');
+  await bobSocket.nextOfType('message');
+
+  // Sent together, these are committed in one batch.
+  aliceSocket.send({ chat_id: chatId, content: 'a' });
+  aliceSocket.send({ chat_id: chatId, content: 'first again', client_id: 'k' });
+  aliceSocket.send({ chat_id: chatId, content: 'b', client_id: 'k2' });
+  aliceSocket.send({ chat_id: chatId, content: 'c' });
+  const echoes: Frame[] = [];
+  for (let i = 0; i < 4; i++) echoes.push(await aliceSocket.nextOfType('message'));
+  const byContent = new Map(echoes.map((m) => [m.content, m]));
+  t.same(byContent.get('first'), stored, 'the repeat is answered with the stored message');
+  const fresh = ['a', 'b', 'c'].map((content) => byContent.get(content)!);
+  t.ok(fresh.every((m, i) => m && m.id > stored.id && (i === 0 || m.id > fresh[i - 1]!.id)), 'new ids, in the order sent');
+  t.same(fresh.map((m) => m.client_id), [null, 'k2', null]);
+  const delivered: Frame[] = [];
+  for (let i = 0; i < 3; i++) delivered.push(await bobSocket.nextOfType('message'));
+  t.same(delivered.map((m) => m.content), ['a', 'b', 'c'], 'the other member gets only the new ones');
+  t.same((await bobSocket.settle()).filter((f) => f.type === 'message'), []);
+});
+
 t.test('Origin: pages of this server always, other origins only when CORS_ORIGIN allows them', async (t) => {
   const server = await startServer(t, { CORS_ORIGIN: 'https://chat.example' });
   const alice = await login(server, 'alice');
