@@ -79,10 +79,10 @@ export function commitBatch(db: Db, files: FileQueries, requests: readonly SendR
     const earlier = repeated.length > 0 ? await storedSends(trx, db.dialect, files, repeated.map((i) => requests[i]!)) : new Map<string, Message>();
 
     const attachments: Insertable<MessageFilesTable>[] = [];
-    const stored: number[] = [];
-    toInsert.forEach((index, position) => {
+    const stored: Message[] = [];
+    toInsert.forEach((index, i) => {
       const req = requests[index]!;
-      const id = ids[position];
+      const id = ids[i];
       if (id === undefined) {
         const message = earlier.get(sendKey(req.senderId, req.clientId!))!;
         outcomes[index] = { ok: true, message, duplicate: true, members: members.get(message.chat_id) ?? [] };
@@ -102,7 +102,7 @@ export function commitBatch(db: Db, files: FileQueries, requests: readonly SendR
         files: req.fileIds.map((fileId) => files.links.toFileObject(uploads.get(fileId)!)),
       };
       outcomes[index] = { ok: true, message, duplicate: false, members: members.get(req.chatId)! };
-      stored.push(index);
+      stored.push(message);
     });
     if (attachments.length > 0) await files.attach(attachments, trx);
     for (const [index, of] of duplicatesInBatch) {
@@ -110,7 +110,7 @@ export function commitBatch(db: Db, files: FileQueries, requests: readonly SendR
       outcomes[index] = first.ok ? { ...first, duplicate: true } : first;
     }
 
-    await recordActivity(trx, db.dialect, stored.map((index) => outcomes[index]!), now);
+    await recordActivity(trx, db.dialect, stored, now);
     return outcomes as SendOutcome[];
   });
 }
@@ -198,12 +198,10 @@ async function storedSends(trx: Transaction<Database>, dialect: DialectName, fil
  * Each chat's newest message and activity time; each sender has read up to its own message.
  * Two statements per batch, however many chats and senders it holds.
  */
-async function recordActivity(trx: Transaction<Database>, dialect: DialectName, stored: SendOutcome[], now: string) {
+async function recordActivity(trx: Transaction<Database>, dialect: DialectName, stored: readonly Message[], now: string) {
   const lastByChat = new Map<number, number>();
   const lastBySender = new Map<string, [chatId: number, senderId: number, id: number]>();
-  for (const outcome of stored) {
-    if (!outcome.ok) continue;
-    const { id, chat_id, sender_id } = outcome.message;
+  for (const { id, chat_id, sender_id } of stored) {
     lastByChat.set(chat_id, id);
     lastBySender.set(`${chat_id}:${sender_id}`, [chat_id, sender_id, id]);
   }
