@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { sqlitePath } from '../../src/config.js';
 import { login, pair, request, startServer } from '../helpers/server.js';
@@ -204,6 +204,93 @@ t.test('a batch whose flush to disk fails is confirmed to no one, and its client
   t.match(message, { content: 'maybe', client_id: 'k1' }, 'the send again is confirmed');
   const history = await request(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
   t.same(history.body.map((m: { id: number }) => m.id), [message.id], 'stored once');
+});
+
+/** Holds every flush of the WAL until the test lets it finish, with `release(error?)`, oldest first. */
+function holdFlushes(t: Test) {
+  const { fdatasync } = fs;
+  const held: { fd: number; callback: fs.NoParamCallback }[] = [];
+  fs.fdatasync = ((fd: number, callback: fs.NoParamCallback) => void held.push({ fd, callback })) as typeof fs.fdatasync;
+  t.teardown(() => Object.assign(fs, { fdatasync }));
+  return {
+    get waiting() {
+      return held.length;
+    },
+    release(error?: Error) {
+      const { fd, callback } = held.shift()!;
+      if (error) callback(error);
+      else fdatasync(fd, callback);
+    },
+  };
+}
+
+const storedClientIds = (server: { config: { databaseUrl: string } }) => {
+  const db = new Database(path.resolve(sqlitePath(server.config.databaseUrl)!), { readonly: true });
+  try {
+    return db.prepare('select client_id from messages order by id').all().map((r) => (r as { client_id: string }).client_id);
+  } finally {
+    db.close();
+  }
+};
+
+const until = async (condition: () => boolean, what: string) => {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`still waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+t.test('sends that arrive during a slow flush are committed meanwhile, and confirmed in order after a flush of their own', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  const socket = await connect(t, server, alice);
+  const bobSocket = await connect(t, server, bob);
+  const flushes = holdFlushes(t);
+
+  socket.send({ chat_id: chatId, content: 'first', client_id: 'a' });
+  await until(() => flushes.waiting === 1, 'a flush');
+  socket.send({ chat_id: chatId, content: 'second', client_id: 'b' });
+  socket.send({ chat_id: chatId, content: 'third', client_id: 'c' });
+  await until(() => storedClientIds(server).length === 3, 'the later sends committed');
+  t.same(storedClientIds(server), ['a', 'b', 'c'], 'committed while the first flush still runs');
+  t.equal(flushes.waiting, 1, 'no second flush before the first ends');
+  t.same(await bobSocket.settle(), [], 'nothing delivered yet');
+
+  flushes.release();
+  t.match(await socket.nextOfType('message'), { client_id: 'a' }, 'the first flush confirms the first send');
+  await until(() => flushes.waiting === 1, 'a flush');
+  t.same((await socket.settle()).filter((f) => f.type === 'message'), [], 'the later sends wait for a flush that began after their commit');
+  flushes.release();
+  const echoes = [await socket.nextOfType('message'), await socket.nextOfType('message')];
+  t.same(echoes.map((f) => f.client_id), ['b', 'c']);
+  const delivered = [await bobSocket.nextOfType('message'), await bobSocket.nextOfType('message'), await bobSocket.nextOfType('message')];
+  t.same(delivered.map((f) => f.client_id), ['a', 'b', 'c'], 'delivered once each, in id order');
+  t.ok(delivered[0]!.id < delivered[1]!.id && delivered[1]!.id < delivered[2]!.id);
+});
+
+t.test('when a flush fails, the sends committed while it ran are refused with it', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  const socket = await connect(t, server, alice);
+  const bobSocket = await connect(t, server, bob);
+  const flushes = holdFlushes(t);
+
+  socket.send({ chat_id: chatId, content: 'first', client_id: 'a' });
+  await until(() => flushes.waiting === 1, 'a flush');
+  socket.send({ chat_id: chatId, content: 'second', client_id: 'b' });
+  await until(() => storedClientIds(server).length === 2, 'the second send committed');
+  // A later flush could succeed without the pages the failed one lost: neither send may be confirmed.
+  flushes.release(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+  const errors = [await socket.nextOfType('error'), await socket.nextOfType('error')];
+  t.same(errors.map((f) => [f.code, f.client_id]), [['STORE_UNAVAILABLE', 'a'], ['STORE_UNAVAILABLE', 'b']]);
+  t.same((await bobSocket.settle()).filter((f) => f.type === 'message'), [], 'nothing delivered');
+
+  socket.send({ chat_id: chatId, content: 'second', client_id: 'b' });
+  await until(() => flushes.waiting === 1, 'a flush');
+  flushes.release();
+  t.match(await socket.nextOfType('message'), { client_id: 'b' }, 'sent again, it is confirmed');
+  t.same(storedClientIds(server), ['a', 'b'], 'and stored once');
 });
 
 t.test('shutdown confirms every accepted send before closing sockets with 1001', async (t) => {
