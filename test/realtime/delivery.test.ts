@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import WebSocket from 'ws';
 import { sqlitePath } from '../../src/config.js';
 import { login, pair, request, startServer } from '../helpers/server.js';
+import { holdFlushes, until } from '../helpers/flushes.js';
 import { connect, open, TestSocket, type Frame } from '../helpers/ws-client.js';
 
 t.test('one client_id sent at once over REST and two sockets stores one message', async (t) => {
@@ -206,24 +207,6 @@ t.test('a batch whose flush to disk fails is confirmed to no one, and its client
   t.same(history.body.map((m: { id: number }) => m.id), [message.id], 'stored once');
 });
 
-/** Holds every flush of the WAL until the test lets it finish, with `release(error?)`, oldest first. */
-function holdFlushes(t: Test) {
-  const { fdatasync } = fs;
-  const held: { fd: number; callback: fs.NoParamCallback }[] = [];
-  fs.fdatasync = ((fd: number, callback: fs.NoParamCallback) => void held.push({ fd, callback })) as typeof fs.fdatasync;
-  t.teardown(() => Object.assign(fs, { fdatasync }));
-  return {
-    get waiting() {
-      return held.length;
-    },
-    release(error?: Error) {
-      const { fd, callback } = held.shift()!;
-      if (error) callback(error);
-      else fdatasync(fd, callback);
-    },
-  };
-}
-
 const storedClientIds = (server: { config: { databaseUrl: string } }) => {
   const db = new Database(path.resolve(sqlitePath(server.config.databaseUrl)!), { readonly: true });
   try {
@@ -233,13 +216,6 @@ const storedClientIds = (server: { config: { databaseUrl: string } }) => {
   }
 };
 
-const until = async (condition: () => boolean, what: string) => {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`still waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
 
 t.test('sends that arrive during a slow flush are committed meanwhile, and confirmed in order after a flush of their own', async (t) => {
   const server = await startServer(t);

@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import { sql } from 'kysely';
+import t from 'tap';
+import { createDb } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { FileLinks } from '../../src/files/links.js';
+import { fileQueries } from '../../src/files/queries.js';
+import type { SendOutcome } from '../../src/messages/batch-store.js';
+import { MessageWriter } from '../../src/messages/writer.js';
+import { holdFlushes, until } from '../helpers/flushes.js';
+
+t.test('a batch that fails to commit is answered STORE_UNAVAILABLE in its turn, after the batch ahead of it', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dm-writer-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = await createDb({ databaseUrl: `sqlite:${path.join(dir, 'chat.db')}`, sqliteSynchronous: 'FULL' }, { error: () => {} });
+  t.teardown(() => db.kysely.destroy());
+  await migrateToLatest(db.kysely);
+  const now = new Date().toISOString();
+  await db.kysely.insertInto('users').values({ username: 'alice', username_key: 'alice', created_at: now }).execute();
+  await db.kysely.insertInto('chats').values({ chat_type: 'group', name: 'g', owner_id: 1, created_at: now, last_activity_at: now }).execute();
+  await db.kysely.insertInto('chat_members').values({ chat_id: 1, user_id: 1, joined_at: now }).execute();
+
+  const errors: string[] = [];
+  const log = { error: (_: object, message: string) => errors.push(message) } as unknown as FastifyBaseLogger;
+  const delivered: (string | null)[] = [];
+  const writer = new MessageWriter(db, fileQueries(db.kysely, new FileLinks('a test secret of some length')), ({ message }) => delivered.push(message.client_id), log);
+  const send = (clientId: string) => writer.submit({ chatId: 1, senderId: 1, sender: 'alice', content: clientId, clientId, fileIds: [] });
+  const flushes = holdFlushes(t);
+
+  const answered: string[] = [];
+  const track = (clientId: string, outcome: Promise<SendOutcome>) =>
+    outcome.then((o) => answered.push(`${clientId}: ${o.ok ? 'stored' : o.error.code}`));
+  const first = track('a', send('a'));
+  await until(() => flushes.waiting === 1, 'the first flush');
+  // Writes now fail: the next batch is committed while the first flush runs, and its commit fails.
+  await sql`pragma query_only = on`.execute(db.kysely);
+  const second = track('b', send('b'));
+  await until(() => errors.includes('message batch failed to commit'), 'the failed commit');
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(answered, [], 'not answered before the batch ahead of it');
+
+  await sql`pragma query_only = off`.execute(db.kysely);
+  flushes.release();
+  await first;
+  await until(() => flushes.waiting === 1, 'the second flush');
+  flushes.release();
+  await second;
+  await writer.drain();
+  t.same(answered, ['a: stored', 'b: STORE_UNAVAILABLE']);
+  t.same(delivered, ['a']);
+});
