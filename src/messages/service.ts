@@ -6,7 +6,7 @@ import { AppError, chatNotFound, forbidden, messageNotFound } from '../errors.js
 import type { FileQueries } from '../files/queries.js';
 import type { Message } from '../http/schemas.js';
 import type { Realtime } from '../realtime/realtime.js';
-import { toMessage } from './model.js';
+import { messageFrameJson, toMessage } from './model.js';
 import { RateLimiter } from '../rate-limiter.js';
 import { MessageWriter } from './writer.js';
 
@@ -21,8 +21,6 @@ export interface HistoryQuery {
   before?: number;
   after?: number;
 }
-
-export const messageFrame = (message: Message) => ({ type: 'message', ...message });
 
 export class MessageService {
   private readonly writer: MessageWriter;
@@ -40,7 +38,7 @@ export class MessageService {
     this.writer = new MessageWriter(
       db,
       files,
-      ({ message, members }) => realtime.publish(members, messageFrame(message), message.id),
+      ({ message, members }) => realtime.publish(members, messageFrameJson(message), message.id),
       log,
     );
   }

@@ -37,10 +37,10 @@ export class Realtime {
     this.heartbeat.unref();
   }
 
-  /** Serializes `payload` once and delivers it to every socket of every user in `to`. */
-  publish(to: readonly number[], payload: object, messageId?: number): void {
+  /** Delivers `payload` (serialized here once, unless it is already) to every socket of every user in `to`. */
+  publish(to: readonly number[], payload: object | string, messageId?: number): void {
     if (to.length === 0) return;
-    this.broker.publish({ to, frame: JSON.stringify(payload), messageId });
+    this.broker.publish({ to, frame: typeof payload === 'string' ? payload : JSON.stringify(payload), messageId });
   }
 
   isOnline(userId: number): boolean {

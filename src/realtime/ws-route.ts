@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { bearerToken } from '../auth/bearer.js';
 import type { Principal } from '../auth/plugin.js';
 import { AppError, chatNotFound } from '../errors.js';
-import { messageFrame } from '../messages/service.js';
+import { messageFrameJson } from '../messages/model.js';
 import { RateLimiter } from '../rate-limiter.js';
 import { CloseCode, Connection } from './connection.js';
 import {
@@ -106,7 +106,7 @@ export default async function wsRoute(app: FastifyInstance) {
           // Submitted at once (not awaited) so that a socket can keep many sends in flight, in order.
           messageService.send(user, chat_id, content, client_id ?? null, files).then(({ message, duplicate }) => {
             // A new message reaches the sender's sockets with everyone else's; a repeat only this one.
-            if (duplicate) conn.sendJson(messageFrame(message));
+            if (duplicate) conn.send(messageFrameJson(message));
           }, fail(frame));
         },
         async typing(frame, user) {
@@ -129,7 +129,7 @@ export default async function wsRoute(app: FastifyInstance) {
             const messages = await messageService.replay(user.id, after, conn.liveFrom, max + 1);
             const complete = messages.length <= max;
             const replayed = messages.slice(0, max);
-            for (const message of replayed) conn.write(JSON.stringify(messageFrame(message)));
+            for (const message of replayed) conn.write(messageFrameJson(message));
             conn.write(JSON.stringify({ type: 'resumed', last_id: replayed.at(-1)?.id ?? after, complete }));
           } finally {
             conn.release();
@@ -175,9 +175,11 @@ export default async function wsRoute(app: FastifyInstance) {
         if (invalid) {
           return sendError({ code: 'VALIDATION_ERROR', message: invalid.message, details: { field: invalid.field } }, frame);
         }
-        queue.run(async () => {
+        queue.run(() => {
           try {
-            await handlers[type as ClientFrameType](frame, user);
+            const result = handlers[type as ClientFrameType](frame, user);
+            // A handler that is done at once (a send) returns no promise: the queue then makes none.
+            if (result instanceof Promise) return result.catch(fail(frame));
           } catch (err) {
             fail(frame)(err);
           }
