@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { sqlitePath } from '../../src/config.js';
 import { login, pair, request, startServer } from '../helpers/server.js';
@@ -216,16 +216,20 @@ const storedClientIds = (server: { config: { databaseUrl: string } }) => {
   }
 };
 
-
-t.test('sends that arrive during a slow flush are committed meanwhile, and confirmed in order after a flush of their own', async (t) => {
+/** Alice and Bob in a chat, Alice's send `a` committed, and its flush held. */
+async function firstFlushHeld(t: Test) {
   const server = await startServer(t);
   const { alice, bob, chatId } = await pair(server);
   const socket = await connect(t, server, alice);
   const bobSocket = await connect(t, server, bob);
   const flushes = holdFlushes(t);
-
   socket.send({ chat_id: chatId, content: 'first', client_id: 'a' });
   await until(() => flushes.waiting === 1, 'a flush');
+  return { server, chatId, socket, bobSocket, flushes };
+}
+
+t.test('sends that arrive during a slow flush are committed meanwhile, and confirmed in order after a flush of their own', async (t) => {
+  const { server, chatId, socket, bobSocket, flushes } = await firstFlushHeld(t);
   socket.send({ chat_id: chatId, content: 'second', client_id: 'b' });
   socket.send({ chat_id: chatId, content: 'third', client_id: 'c' });
   await until(() => storedClientIds(server).length === 3, 'the later sends committed');
@@ -246,14 +250,7 @@ t.test('sends that arrive during a slow flush are committed meanwhile, and confi
 });
 
 t.test('when a flush fails, the sends committed while it ran are refused with it', async (t) => {
-  const server = await startServer(t);
-  const { alice, bob, chatId } = await pair(server);
-  const socket = await connect(t, server, alice);
-  const bobSocket = await connect(t, server, bob);
-  const flushes = holdFlushes(t);
-
-  socket.send({ chat_id: chatId, content: 'first', client_id: 'a' });
-  await until(() => flushes.waiting === 1, 'a flush');
+  const { server, chatId, socket, bobSocket, flushes } = await firstFlushHeld(t);
   socket.send({ chat_id: chatId, content: 'second', client_id: 'b' });
   await until(() => storedClientIds(server).length === 2, 'the second send committed');
   // A later flush could succeed without the pages the failed one lost: neither send may be confirmed.
