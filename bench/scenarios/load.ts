@@ -108,16 +108,22 @@ async function loadTarget(ctx: Context, kind: TargetKind, job: 'closed' | 'open'
   }
 }
 
-function cpuRow(label: string, server: TargetRun, baseline: TargetRun): f.Row {
+/** A run of the server and one of the baseline, right after each other. */
+interface Round {
+  server: TargetRun;
+  baseline: TargetRun;
+}
+
+function cpuRow(label: string, rounds: readonly Round[], shown: Round): f.Row {
   const describe = (c: WindowCpu | undefined) => (c ? `${c.target.toFixed(0)} / ${c.loadgen.toFixed(0)} / ${c.other.toFixed(0)}` : '–');
   // Other processes' CPU distorts every figure of the run: flagged rather than hidden.
   const quiet = (c: WindowCpu | undefined) => c !== undefined && c.other < 10;
   return {
     metric: `${label}: CPU % of a core, target / generator / other processes`,
-    server: describe(server.cpu),
-    baseline: describe(baseline.cpu),
+    server: describe(shown.server.cpu),
+    baseline: describe(shown.baseline.cpu),
     target: 'other < 10',
-    ok: quiet(server.cpu) && quiet(baseline.cpu),
+    ok: rounds.every((r) => quiet(r.server.cpu) && quiet(r.baseline.cpu)),
   };
 }
 
@@ -134,11 +140,12 @@ function storeMismatch(run: TargetRun): number {
   return Math.abs(run.storedMessages - (run.result.totalSent - refused));
 }
 
-function anomalyRow(label: string, server: TargetRun, baseline: TargetRun): f.Row {
+/** Every round counts: one lost message in any of them is one too many. */
+function anomalyRow(label: string, rounds: readonly Round[]): f.Row {
   const count = (run: TargetRun) => anomalyCount(run.result.anomalies) + run.logErrors + storeMismatch(run) + (run.exit.code === 0 ? 0 : 1);
-  const describe = (run: TargetRun) => (count(run) === 0 ? '0' : `${count(run)} (see JSON)`);
-  const server0 = count(server) === 0;
-  return { metric: `${label}: errors, lost, duplicated, reordered, unstored`, server: describe(server), baseline: describe(baseline), target: '0', ok: server0 };
+  const total = (side: 'server' | 'baseline') => rounds.reduce((n, r) => n + count(r[side]), 0);
+  const describe = (n: number) => (n === 0 ? '0' : `${n} (see JSON)`);
+  return { metric: `${label}: errors, lost, duplicated, reordered, unstored`, server: describe(total('server')), baseline: describe(total('baseline')), target: '0', ok: total('server') === 0 };
 }
 
 /** The server's load run, under `--cpu-prof` when PROFILE is set; the profile is summarized. */
@@ -155,61 +162,99 @@ async function loadServer(ctx: Context, job: 'closed' | 'open'): Promise<{ serve
   return { server, profile: file ? summarizeProfile(file) : undefined };
 }
 
+/** ROUNDS pairs of load runs, server first; only the first server run is profiled. */
+async function loadRounds(ctx: Context, job: 'closed' | 'open', name: string): Promise<{ rounds: Round[]; profile?: ProfileSummary }> {
+  const { options } = ctx;
+  const rounds: Round[] = [];
+  let profile: ProfileSummary | undefined;
+  for (let i = 0; i < options.rounds; i++) {
+    const tag = options.rounds > 1 ? ` (round ${i + 1} of ${options.rounds})` : '';
+    ctx.log(`${name}: server${tag}`);
+    const run = i === 0 ? await loadServer(ctx, job) : { server: await loadTarget(ctx, 'server', job) };
+    profile ??= run.profile;
+    ctx.log(`${name}: baseline${tag}`);
+    rounds.push({ server: run.server, baseline: await loadTarget(ctx, 'baseline', job) });
+  }
+  return { rounds, profile };
+}
+
+/** The round with the median `figure` (of two middle ones, the lower). */
+function medianRound(rounds: readonly Round[], figure: (r: Round) => number): Round {
+  return [...rounds].sort((a, b) => figure(a) - figure(b))[Math.floor((rounds.length - 1) / 2)]!;
+}
+
+/** With several rounds, one row of each round's figures, in the order they ran. */
+function eachRoundRow(metric: string, rounds: readonly Round[], cells: (r: Round) => Pick<f.Row, 'server' | 'baseline' | 'ratio'>): f.Row[] {
+  if (rounds.length < 2) return [];
+  const all = rounds.map(cells);
+  const join = (key: 'server' | 'baseline' | 'ratio') => (all.some((c) => c[key] !== undefined) ? all.map((c) => c[key] ?? '–').join(', ') : undefined);
+  return [{ metric, server: join('server'), baseline: join('baseline'), ratio: join('ratio') }];
+}
+
 /** Closed loop: PAIRS × 2 users each keeping W sends in flight, against the server and the baseline. */
 export async function throughput(ctx: Context): Promise<ScenarioResult> {
   const { options } = ctx;
-  ctx.log(`throughput: server, ${options.pairs} pairs, W=${options.window}, ${options.durationS} s`);
-  const { server, profile } = await loadServer(ctx, 'closed');
-  ctx.log('throughput: baseline');
-  const baseline = await loadTarget(ctx, 'baseline', 'closed');
+  ctx.log(`throughput: ${options.pairs} pairs, W=${options.window}, ${options.durationS} s, ${options.rounds} round(s)`);
+  const { rounds, profile } = await loadRounds(ctx, 'closed', 'throughput');
+  const share = (r: Round) => r.server.result.sendsPerSec / r.baseline.result.sendsPerSec;
+  const shown = medianRound(rounds, share);
 
-  const s = server.result;
-  const b = baseline.result;
-  const share = s.sendsPerSec / b.sendsPerSec;
+  const s = shown.server.result;
+  const b = shown.baseline.result;
   const label = `closed loop, PAIRS=${options.pairs} W=${options.window}`;
+  const median = rounds.length > 1 ? ` (median of ${rounds.length} rounds)` : '';
   const rows: f.Row[] = [
     {
-      metric: `${label}: sends/s`,
+      metric: `${label}: sends/s${median}`,
       server: f.int(s.sendsPerSec),
       baseline: f.int(b.sendsPerSec),
       ratio: f.ratio(s.sendsPerSec, b.sendsPerSec),
       target: '≥ 0.70×',
-      ok: share >= 0.7,
+      ok: share(shown) >= 0.7,
     },
+    ...eachRoundRow(`${label}: sends/s of each round`, rounds, (r) => ({
+      server: f.int(r.server.result.sendsPerSec),
+      baseline: f.int(r.baseline.result.sendsPerSec),
+      ratio: f.ratio(r.server.result.sendsPerSec, r.baseline.result.sendsPerSec),
+    })),
     { metric: `${label}: deliveries/s`, server: f.int(s.deliveriesPerSec), baseline: f.int(b.deliveriesPerSec), ratio: f.ratio(s.deliveriesPerSec, b.deliveriesPerSec) },
     { metric: `${label}: latency p50 / p99 / max, ms`, server: f.latency(s.latency), baseline: f.latency(b.latency) },
-    cpuRow('closed loop', server, baseline),
-    anomalyRow('closed loop', server, baseline),
+    cpuRow('closed loop', rounds, shown),
+    anomalyRow('closed loop', rounds),
   ];
-  return { rows, data: { server, baseline, ratio: share, profile } };
+  return { rows, data: { rounds, shownRound: rounds.indexOf(shown), ratio: share(shown), profile } };
 }
 
 /** Open loop: RATE sends per second on the clock, latency of every send. */
 export async function openLoop(ctx: Context): Promise<ScenarioResult> {
   const { options } = ctx;
-  ctx.log(`open loop: server, ${options.rate} msgs/s, ${options.durationS} s`);
-  const { server, profile } = await loadServer(ctx, 'open');
-  ctx.log('open loop: baseline');
-  const baseline = await loadTarget(ctx, 'baseline', 'open');
-  const s = server.result;
-  const b = baseline.result;
+  ctx.log(`open loop: ${options.rate} msgs/s, ${options.durationS} s, ${options.rounds} round(s)`);
+  const { rounds, profile } = await loadRounds(ctx, 'open', 'open loop');
+  const shown = medianRound(rounds, (r) => r.server.result.latency.p99);
+  const s = shown.server.result;
+  const b = shown.baseline.result;
   const label = `open loop, ${f.int(options.rate)} msgs/s`;
+  const median = rounds.length > 1 ? ` (round of the median p99 of ${rounds.length})` : '';
   const rows: f.Row[] = [
     { metric: `${label}: sends/s achieved`, server: f.int(s.sendsPerSec), baseline: f.int(b.sendsPerSec) },
     {
-      metric: `${label}: latency p50 / p99 / max, ms`,
+      metric: `${label}: latency p50 / p99 / max, ms${median}`,
       server: f.latency(s.latency),
       baseline: f.latency(b.latency),
       target: 'p99 ≤ 5 ms',
       ok: s.latency.p99 <= 5,
     },
+    ...eachRoundRow(`${label}: latency p99 of each round, ms`, rounds, (r) => ({
+      server: f.ms(r.server.result.latency.p99),
+      baseline: f.ms(r.baseline.result.latency.p99),
+    })),
     {
       metric: `${label}: generator lag p99 / max, ms`,
       server: `${f.ms(s.scheduleLag?.p99 ?? NaN)} / ${f.ms(s.scheduleLag?.max ?? NaN)}`,
       baseline: `${f.ms(b.scheduleLag?.p99 ?? NaN)} / ${f.ms(b.scheduleLag?.max ?? NaN)}`,
     },
-    cpuRow('open loop', server, baseline),
-    anomalyRow('open loop', server, baseline),
+    cpuRow('open loop', rounds, shown),
+    anomalyRow('open loop', rounds),
   ];
-  return { rows, data: { server, baseline, profile } };
+  return { rows, data: { rounds, shownRound: rounds.indexOf(shown), profile } };
 }
