@@ -49,7 +49,7 @@ const HELP = `npm run bench [-- --name=value …]   (or the same names as enviro
   W=20                 messages each user keeps in flight (closed loop)
   DURATION=10          measured seconds per load run
   WARMUP=2             warm-up seconds before each load run
-  ROUNDS=1             server and baseline load runs per loop, alternating; the median round is shown
+  ROUNDS=3             server and baseline load runs per loop, alternating; the median round is shown
   RATE=5000            open-loop sends per second, all users together
   IDLE_SOCKETS=10000   authenticated idle sockets for the memory figure
   IDLE_SOCKETS_PER_USER=1
@@ -116,7 +116,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
     window: int('W', 20, 1, 1000),
     durationS: int('DURATION', 10, 1, 600),
     warmupS: int('WARMUP', 2, 0, 60),
-    rounds: int('ROUNDS', 1, 1, 20),
+    rounds: int('ROUNDS', 3, 1, 20),
     rate: int('RATE', 5000, 1, 1_000_000),
     idleSockets: int('IDLE_SOCKETS', 10_000, 1, 100_000),
     idleSocketsPerUser: int('IDLE_SOCKETS_PER_USER', 1, 1, 1000),
