@@ -159,7 +159,7 @@ async function membersOf(trx: Transaction<Database>, dialect: DialectName, reque
 /**
  * Inserts the sends in the order given and returns their ids, in the same order; `undefined` for
  * a send whose (sender, client_id) is stored already. One statement draws its ids in the order of
- * its rows, under the lock: sorted, the ids of the sends without a client_id pair up with them.
+ * its rows, under the lock.
  */
 async function insertMessages(trx: Transaction<Database>, dialect: DialectName, sends: readonly SendRequest[], now: string) {
   if (sends.length === 0) return [];
@@ -168,12 +168,36 @@ async function insertMessages(trx: Transaction<Database>, dialect: DialectName, 
     ['integer', 'integer', 'text', 'text'],
     sends.map((s) => [s.chatId, s.senderId, s.content, s.clientId]),
   );
-  const { rows: inserted } = await sql<{ id: number; sender_id: number; client_id: string | null }>`
+  const insert = sql`
     insert into messages (chat_id, sender_id, content, client_id, created_at)
     select ${rows.column(0)}, ${rows.column(1)}, ${rows.column(2)}, ${rows.column(3)}, ${now}
     from ${rows.from} where true order by ${rows.position}
-    on conflict (sender_id, client_id) do nothing
-    returning id, sender_id, client_id`.execute(trx);
+    on conflict (sender_id, client_id) do nothing`;
+  if (dialect === 'postgres') {
+    const { rows: inserted } = await sql<KeyedId>`${insert} returning id, sender_id, client_id`.execute(trx);
+    return idsOf(sends, inserted);
+  }
+  // SQLite without RETURNING, which costs a quarter of the insert (measured). Every row it
+  // inserted has a larger id than any row before it (AUTOINCREMENT), and nothing else writes
+  // meanwhile: with none skipped, those ids are consecutive and in the order of the rows.
+  const { numAffectedRows, insertId } = await insert.execute(trx);
+  const inserted = Number(numAffectedRows);
+  const last = Number(insertId);
+  if (inserted === sends.length) return sends.map((_, i) => last - inserted + 1 + i);
+  if (inserted === 0) return sends.map(() => undefined);
+  // Some keys were stored before (a skipped row may still use up an id): the newest rows are these.
+  const { rows: newest } = await sql<KeyedId>`
+    select id, sender_id, client_id from messages where id <= ${last} order by id desc limit ${inserted}`.execute(trx);
+  return idsOf(sends, newest);
+}
+
+type KeyedId = { id: number; sender_id: number; client_id: string | null };
+
+/**
+ * Each send's id among the rows just inserted, by its (sender, client_id); the rows without a
+ * client_id, sorted, pair up in order with the sends without one.
+ */
+function idsOf(sends: readonly SendRequest[], inserted: readonly KeyedId[]) {
   const byKey = new Map<string, number>();
   const withoutKey: number[] = [];
   for (const row of inserted) {

@@ -178,6 +178,12 @@ t.test('one batch of new sends and a repeat of a stored client_id: each new send
   const fresh = ['a', 'b', 'c'].map((content) => byContent.get(content)!);
   t.ok(fresh.every((m, i) => m && m.id > stored.id && (i === 0 || m.id > fresh[i - 1]!.id)), 'new ids, in the order sent');
   t.same(fresh.map((m) => m.client_id), [null, 'k2', null]);
+  const history = await request(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+  t.same(
+    history.body.map((m: Frame) => [m.id, m.content]),
+    [stored, ...fresh].map((m) => [m.id, m.content]),
+    'each echo carries the id its message was stored under',
+  );
   const delivered: Frame[] = [];
   for (let i = 0; i < 3; i++) delivered.push(await bobSocket.nextOfType('message'));
   t.same(delivered.map((m) => m.content), ['a', 'b', 'c'], 'the other member gets only the new ones');
