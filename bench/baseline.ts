@@ -2,7 +2,14 @@
  * The bare baseline: the subset of the contract the load generator speaks (login, initiate, the
  * WebSocket send / echo / deliver), in memory, with no storage and no validation. It is the
  * ceiling that Node and `ws` allow on this machine; the server is measured against it.
+ *
+ * With BASELINE_DB set, it is the durable baseline instead: the sends of one event-loop turn are
+ * stored in one SQLite transaction (WAL, `synchronous=FULL`, the commit's fsync on the event loop)
+ * before they are delivered. Its table has the two indexes the contract makes every durable server
+ * keep (each sender's `client_id`s, each chat's history in order), and nothing else: it is the
+ * floor that this disk sets for a server that stores every message before confirming it.
  */
+import SQLite from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -95,29 +102,76 @@ function attach(ws: WebSocket, user: User): void {
   });
   ws.on('message', (data: Buffer) => {
     const frame = JSON.parse(data.toString()) as { chat_id: number; content: string; client_id?: string };
-    const members = chatMembers.get(frame.chat_id) ?? [];
-    // Serialized once, written to every member's sockets, the sender's included (its echo).
-    const out = JSON.stringify({
-      type: 'message',
-      id: nextMessageId++,
-      chat_id: frame.chat_id,
-      sender_id: user.id,
-      sender: user.username,
-      content: frame.content,
-      timestamp: new Date().toISOString(),
-      client_id: frame.client_id ?? null,
-      edited_at: null,
-      deleted_at: null,
-      files: [],
-    });
-    for (const member of members) for (const socket of socketsByUser.get(member) ?? []) socket.send(out);
+    const send: Send = { chatId: frame.chat_id, sender: user, content: frame.content, clientId: frame.client_id ?? null };
+    if (store) store.add(send);
+    else deliver(send, nextMessageId++, new Date().toISOString());
   });
   ws.on('error', () => {});
 }
 
+interface Send {
+  chatId: number;
+  sender: User;
+  content: string;
+  clientId: string | null;
+}
+
+function deliver(send: Send, id: number, timestamp: string): void {
+  // Serialized once, written to every member's sockets, the sender's included (its echo).
+  const out = JSON.stringify({
+    type: 'message',
+    id,
+    chat_id: send.chatId,
+    sender_id: send.sender.id,
+    sender: send.sender.username,
+    content: send.content,
+    timestamp,
+    client_id: send.clientId,
+    edited_at: null,
+    deleted_at: null,
+    files: [],
+  });
+  for (const member of chatMembers.get(send.chatId) ?? []) for (const socket of socketsByUser.get(member) ?? []) socket.send(out);
+}
+
+/** Group commit, as plainly as it can be done: one transaction per event-loop turn, then delivery. */
+function groupCommit(file: string) {
+  const db = new SQLite(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(`
+    create table messages (id integer primary key, chat_id integer not null, sender_id integer not null,
+      content text not null, client_id text, created_at text not null);
+    create index messages_chat_id_idx on messages (chat_id, id);
+    create unique index messages_sender_client_id_idx on messages (sender_id, client_id);`);
+  const insert = db.prepare('insert into messages (chat_id, sender_id, content, client_id, created_at) values (?, ?, ?, ?, ?)');
+  let queued: Send[] = [];
+  const commit = db.transaction((sends: Send[], now: string) =>
+    sends.map((s) => Number(insert.run(s.chatId, s.sender.id, s.content, s.clientId, now).lastInsertRowid)),
+  );
+  const flush = () => {
+    const sends = queued;
+    queued = [];
+    const now = new Date().toISOString();
+    commit(sends, now).forEach((id, i) => deliver(sends[i]!, id, now));
+  };
+  return {
+    add(send: Send): void {
+      if (queued.length === 0) setImmediate(flush);
+      queued.push(send);
+    },
+    close: () => db.close(),
+  };
+}
+
+const store = process.env.BASELINE_DB ? groupCommit(process.env.BASELINE_DB) : null;
+
 process.on('SIGTERM', () => {
   for (const client of wss.clients) client.terminate();
-  server.close(() => process.exit(0));
+  server.close(() => {
+    store?.close();
+    process.exit(0);
+  });
   server.closeAllConnections();
 });
 

@@ -17,6 +17,11 @@ export interface BenchOptions {
    * reported. The host's speed drifts over tens of seconds: one pair of runs can land on either side.
    */
   rounds: number;
+  /**
+   * Also run the durable baseline in each round: the bare one storing every send first, the floor
+   * that the disk sets (baseline.ts).
+   */
+  durable: boolean;
   /** Total sends per second of the open-loop run, over all users. */
   rate: number;
   /** Authenticated sockets held open to measure memory per idle socket. */
@@ -50,6 +55,7 @@ const HELP = `npm run bench [-- --name=value …]   (or the same names as enviro
   DURATION=10          measured seconds per load run
   WARMUP=2             warm-up seconds before each load run
   ROUNDS=3             server and baseline load runs per loop, alternating; the median round is shown
+  DURABLE=1            0: leave out the durable baseline (stores each turn's sends in one SQLite commit)
   RATE=5000            open-loop sends per second, all users together
   IDLE_SOCKETS=10000   authenticated idle sockets for the memory figure
   IDLE_SOCKETS_PER_USER=1
@@ -95,7 +101,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
     if (!Number.isInteger(n) || n < min || n > max) throw new OptionsError(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
     return n;
   };
-  const flag = (name: string): boolean => ['1', 'true', 'yes', 'on'].includes((values.get(name) ?? '0').toLowerCase());
+  const flag = (name: string, fallback = '0'): boolean => ['1', 'true', 'yes', 'on'].includes((values.get(name) ?? fallback).toLowerCase());
 
   const scenarioList = (values.get('SCENARIOS') ?? 'all').split(',').map((s) => s.trim().toLowerCase());
   const scenarios = scenarioList.includes('all') ? [...SCENARIOS] : scenarioList.filter((s) => s !== '');
@@ -117,6 +123,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
     durationS: int('DURATION', 10, 1, 600),
     warmupS: int('WARMUP', 2, 0, 60),
     rounds: int('ROUNDS', 3, 1, 20),
+    durable: flag('DURABLE', '1'),
     rate: int('RATE', 5000, 1, 1_000_000),
     idleSockets: int('IDLE_SOCKETS', 10_000, 1, 100_000),
     idleSocketsPerUser: int('IDLE_SOCKETS_PER_USER', 1, 1, 1000),

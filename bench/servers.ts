@@ -12,9 +12,10 @@ export function useServerBuild(main: string): void {
 const BASELINE_MAIN = fileURLToPath(new URL('./baseline.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 
-export type TargetKind = 'server' | 'baseline';
+/** The server, the bare baseline, or the baseline that stores every send first (baseline.ts). */
+export type TargetKind = 'server' | 'baseline' | 'durable';
 
-/** A running server (the real one or the baseline) on 127.0.0.1. */
+/** A running server (the real one or a baseline) on 127.0.0.1. */
 export interface Target {
   kind: TargetKind;
   baseUrl: string;
@@ -60,7 +61,10 @@ export async function startTarget(kind: TargetKind, options: StartOptions): Prom
   const args = [...(options.nodeArgs ?? [])];
   if (inspectPort !== undefined) args.push(`--inspect=127.0.0.1:${inspectPort}`);
   args.push(kind === 'server' ? serverMain : BASELINE_MAIN);
-  const env = kind === 'server' ? serverEnv(options.dataDir, port) : { ...process.env, PORT: String(port), NODE_ENV: 'production' };
+  const env =
+    kind === 'server'
+      ? serverEnv(options.dataDir, port)
+      : { ...process.env, PORT: String(port), NODE_ENV: 'production', BASELINE_DB: kind === 'durable' ? path.join(options.dataDir, 'chat.db') : undefined };
 
   const started = performance.now();
   // The data folder as working folder: a .env file of the project cannot leak into the run.

@@ -31,7 +31,7 @@ interface TargetRun {
   /** The target's last log lines, kept when it logged warnings or errors. */
   logTail?: string[];
   exit: { code: number | null; signal: string | null };
-  /** Server only: messages in its database after it stopped; every confirmed send must be there, once. */
+  /** Server and durable baseline: messages in the database after it stopped; every confirmed send must be there, once. */
   storedMessages?: number;
 }
 
@@ -92,7 +92,7 @@ async function loadTarget(ctx: Context, kind: TargetKind, job: 'closed' | 'open'
     await target.proc.stop();
     const exit = await target.proc.exited;
     const { warnings, errors, tail } = target.proc;
-    const storedMessages = kind === 'server' ? countStored(dataDir) : undefined;
+    const storedMessages = kind === 'baseline' ? undefined : countStored(dataDir);
     return {
       result,
       cpu,
@@ -108,11 +108,14 @@ async function loadTarget(ctx: Context, kind: TargetKind, job: 'closed' | 'open'
   }
 }
 
-/** A run of the server and one of the baseline, right after each other. */
+/** A run of the server and one of the baseline (and of the durable one), right after each other. */
 interface Round {
   server: TargetRun;
   baseline: TargetRun;
+  durable?: TargetRun;
 }
+
+const runsOf = (r: Round) => [r.server, r.baseline, ...(r.durable ? [r.durable] : [])];
 
 function cpuRow(label: string, rounds: readonly Round[], shown: Round): f.Row {
   const describe = (c: WindowCpu | undefined) => (c ? `${c.target.toFixed(0)} / ${c.loadgen.toFixed(0)} / ${c.other.toFixed(0)}` : '–');
@@ -123,7 +126,7 @@ function cpuRow(label: string, rounds: readonly Round[], shown: Round): f.Row {
     server: describe(shown.server.cpu),
     baseline: describe(shown.baseline.cpu),
     target: 'other < 10',
-    ok: rounds.every((r) => quiet(r.server.cpu) && quiet(r.baseline.cpu)),
+    ok: rounds.every((r) => runsOf(r).every((run) => quiet(run.cpu))),
   };
 }
 
@@ -143,9 +146,16 @@ function storeMismatch(run: TargetRun): number {
 /** Every round counts: one lost message in any of them is one too many. */
 function anomalyRow(label: string, rounds: readonly Round[]): f.Row {
   const count = (run: TargetRun) => anomalyCount(run.result.anomalies) + run.logErrors + storeMismatch(run) + (run.exit.code === 0 ? 0 : 1);
-  const total = (side: 'server' | 'baseline') => rounds.reduce((n, r) => n + count(r[side]), 0);
+  const total = (side: 'server' | 'baseline' | 'durable') => rounds.reduce((n, r) => n + (r[side] ? count(r[side]) : 0), 0);
   const describe = (n: number) => (n === 0 ? '0' : `${n} (see JSON)`);
-  return { metric: `${label}: errors, lost, duplicated, reordered, unstored`, server: describe(total('server')), baseline: describe(total('baseline')), target: '0', ok: total('server') === 0 };
+  const durable = rounds.some((r) => r.durable) ? ` / ${describe(total('durable'))}` : '';
+  return {
+    metric: `${label}: errors, lost, duplicated, reordered, unstored${durable ? ' (baselines: bare / durable)' : ''}`,
+    server: describe(total('server')),
+    baseline: describe(total('baseline')) + durable,
+    target: '0',
+    ok: total('server') === 0,
+  };
 }
 
 /** The server's load run, under `--cpu-prof` when PROFILE is set; the profile is summarized. */
@@ -173,7 +183,10 @@ async function loadRounds(ctx: Context, job: 'closed' | 'open', name: string): P
     const run = i === 0 ? await loadServer(ctx, job) : { server: await loadTarget(ctx, 'server', job) };
     profile ??= run.profile;
     ctx.log(`${name}: baseline${tag}`);
-    rounds.push({ server: run.server, baseline: await loadTarget(ctx, 'baseline', job) });
+    const baseline = await loadTarget(ctx, 'baseline', job);
+    if (options.durable) ctx.log(`${name}: durable baseline${tag}`);
+    const durable = options.durable ? await loadTarget(ctx, 'durable', job) : undefined;
+    rounds.push({ server: run.server, baseline, durable });
   }
   return { rounds, profile };
 }
@@ -190,6 +203,13 @@ function eachRoundRow(metric: string, rounds: readonly Round[], cells: (r: Round
   const join = (key: 'server' | 'baseline' | 'ratio') => (all.some((c) => c[key] !== undefined) ? all.map((c) => c[key] ?? '–').join(', ') : undefined);
   return [{ metric, server: join('server'), baseline: join('baseline'), ratio: join('ratio') }];
 }
+
+/** Rows of the server beside the durable baseline (in the baseline column); none without it. */
+function durableRows(rounds: readonly Round[], shown: Round, rows: (durable: TargetRun) => f.Row[]): f.Row[] {
+  return shown.durable && rounds.every((r) => r.durable) ? rows(shown.durable) : [];
+}
+
+const DURABLE = 'vs the durable baseline (SQLite, a commit per turn, synchronous=FULL)';
 
 /** Closed loop: PAIRS × 2 users each keeping W sends in flight, against the server and the baseline. */
 export async function throughput(ctx: Context): Promise<ScenarioResult> {
@@ -219,6 +239,14 @@ export async function throughput(ctx: Context): Promise<ScenarioResult> {
     })),
     { metric: `${label}: deliveries/s`, server: f.int(s.deliveriesPerSec), baseline: f.int(b.deliveriesPerSec), ratio: f.ratio(s.deliveriesPerSec, b.deliveriesPerSec) },
     { metric: `${label}: latency p50 / p99 / max, ms`, server: f.latency(s.latency), baseline: f.latency(b.latency) },
+    ...durableRows(rounds, shown, (d) => [
+      { metric: `${label}: sends/s ${DURABLE}`, server: f.int(s.sendsPerSec), baseline: f.int(d.result.sendsPerSec), ratio: f.ratio(s.sendsPerSec, d.result.sendsPerSec) },
+      ...eachRoundRow(`${label}: sends/s vs the durable baseline, each round`, rounds, (r) => ({
+        server: f.int(r.server.result.sendsPerSec),
+        baseline: f.int(r.durable!.result.sendsPerSec),
+        ratio: f.ratio(r.server.result.sendsPerSec, r.durable!.result.sendsPerSec),
+      })),
+    ]),
     cpuRow('closed loop', rounds, shown),
     anomalyRow('closed loop', rounds),
   ];
@@ -248,6 +276,13 @@ export async function openLoop(ctx: Context): Promise<ScenarioResult> {
       server: f.ms(r.server.result.latency.p99),
       baseline: f.ms(r.baseline.result.latency.p99),
     })),
+    ...durableRows(rounds, shown, (d) => [
+      { metric: `${label}: latency p50 / p99 / max, ms, ${DURABLE}`, server: f.latency(s.latency), baseline: f.latency(d.result.latency) },
+      ...eachRoundRow(`${label}: latency p99 vs the durable baseline, each round, ms`, rounds, (r) => ({
+        server: f.ms(r.server.result.latency.p99),
+        baseline: f.ms(r.durable!.result.latency.p99),
+      })),
+    ]),
     {
       metric: `${label}: generator lag p99 / max, ms`,
       server: `${f.ms(s.scheduleLag?.p99 ?? NaN)} / ${f.ms(s.scheduleLag?.max ?? NaN)}`,
