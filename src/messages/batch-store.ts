@@ -115,6 +115,24 @@ export function commitBatch(db: Db, files: FileQueries, requests: readonly SendR
   });
 }
 
+/**
+ * Takes back messages that were committed but refused (their flush failed): no one was given them,
+ * so they go, and each chat's last message is its newest remaining one. Sent again, each is stored
+ * as a new message, with a new id, and delivered in order.
+ */
+export async function discardMessages(db: Db, messages: readonly Message[]): Promise<void> {
+  const chatIds = [...new Set(messages.map((m) => m.chat_id))];
+  await db.kysely.transaction().execute(async (trx) => {
+    // Their attachments go with them (ON DELETE CASCADE).
+    await trx.deleteFrom('messages').where('id', 'in', messages.map((m) => m.id)).execute();
+    await trx
+      .updateTable('chats')
+      .set({ last_message_id: sql<number | null>`(select max(id) from messages where messages.chat_id = chats.id)` })
+      .where('id', 'in', chatIds)
+      .execute();
+  });
+}
+
 const sendKey = (senderId: number, clientId: string) => `${senderId}\u0000${clientId}`;
 
 type Column = 'integer' | 'text';

@@ -2,7 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { FileQueries } from '../files/queries.js';
-import { commitBatch, type SendOutcome, type SendRequest } from './batch-store.js';
+import type { Message } from '../http/schemas.js';
+import { commitBatch, discardMessages, type SendOutcome, type SendRequest } from './batch-store.js';
 
 type Deliver = (outcome: Extract<SendOutcome, { ok: true }>) => void;
 
@@ -94,8 +95,12 @@ export class MessageWriter {
     if (!flushed) {
       // After a failed fsync, a later one may succeed without the pages written before the
       // failure: those were all committed by now, and none of them can be confirmed.
-      for (const { batch } of [...covered, ...this.unflushed]) for (const p of batch) p.resolve(storeUnavailable());
+      const refused = [...covered, ...this.unflushed];
       this.unflushed = [];
+      // Taken back before any send is answered, so that one sent again is stored anew: kept, it
+      // would be answered as a repeat of a message that no other member was ever given.
+      await this.discard(refused.flatMap(({ outcomes }) => outcomes.flatMap((o) => (o.ok && !o.duplicate ? [o.message] : []))));
+      for (const { batch } of refused) for (const p of batch) p.resolve(storeUnavailable());
       return;
     }
     // Delivery in id order, which is the order of the batches and, for new messages, within each.
@@ -105,6 +110,17 @@ export class MessageWriter {
         batch[i]!.resolve(outcome);
       });
     }
+  }
+
+  private discard(messages: Message[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    this.committing = this.committing.then(() =>
+      discardMessages(this.db, messages).catch((err: unknown) => {
+        // Kept, they are answered as repeats when sent again: stored, but delivered to no one else.
+        this.log.error({ err, messages: messages.length }, 'refused messages could not be taken back');
+      }),
+    );
+    return this.committing;
   }
 
   private commitQueued(): Promise<void> {

@@ -246,6 +246,42 @@ t.test('when a flush fails, its batch and the sends committed while it ran are r
   const echoes = [await socket.nextOfType('message'), await socket.nextOfType('message')];
   t.same(echoes.map((f) => f.client_id), ['a', 'b'], 'sent again, both are confirmed');
   t.same(storedClientIds(server), ['a', 'b'], 'and stored once');
+  const delivered = [await bobSocket.nextOfType('message'), await bobSocket.nextOfType('message')];
+  t.same(delivered.map((f) => [f.id, f.client_id]), echoes.map((f) => [f.id, f.client_id]), 'and delivered to the other member, in order');
+});
+
+t.test('over REST, a send whose flush fails answers 503 STORE_UNAVAILABLE; sent again, it is stored once, under a new id, and delivered', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  const bobSocket = await connect(t, server, bob);
+  const flushes = holdFlushes(t);
+  const post = (client_id: string) => request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'maybe', client_id } });
+  const send = () => post('r1');
+  const before = post('r0');
+  await until(() => flushes.waiting === 1, 'the first flush');
+  flushes.release();
+  const first = (await before).body;
+  t.match(await bobSocket.nextOfType('message'), { id: first.id });
+
+  const refused = send();
+  await until(() => flushes.waiting === 1, 'the flush');
+  flushes.release(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+  const answer = await refused;
+  t.equal(answer.status, 503);
+  t.match(answer.body, { code: 'STORE_UNAVAILABLE', error: String });
+  t.same((await bobSocket.settle()).filter((f) => f.type === 'message'), [], 'nothing delivered');
+  const chat = await request(server, 'GET', `/chats/${chatId}`, { token: bob.token });
+  t.equal(chat.body.last_message?.id, first.id, 'the chat shows its last confirmed message');
+
+  const again = send();
+  await until(() => flushes.waiting === 1, 'the next flush');
+  flushes.release();
+  const stored = await again;
+  t.equal(stored.status, 201);
+  t.match(stored.body, { content: 'maybe', client_id: 'r1' });
+  t.ok(stored.body.id > first.id, 'under a new id');
+  t.same(storedClientIds(server), ['r0', 'r1'], 'stored once');
+  t.match(await bobSocket.nextOfType('message'), { id: stored.body.id, client_id: 'r1' }, 'delivered once stored');
 });
 
 t.test('shutdown confirms every accepted send before closing sockets with 1001', async (t) => {
