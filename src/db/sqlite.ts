@@ -6,9 +6,10 @@ import type { WalSync } from './wal-sync.js';
 const STATEMENT_CACHE_SIZE = 500;
 
 /**
- * Opens the SQLite file for the server: WAL so readers never block the writer, foreign keys, and a
- * busy timeout for other processes (backups, the sqlite3 shell) holding the lock. `synchronous` is
- * the connection's own setting: with a `WalSync`, FULL is NORMAL plus an explicit flush per commit.
+ * Opens the SQLite file for the server: WAL so readers never block the writer, foreign keys, a
+ * busy timeout for other processes (backups, the sqlite3 shell) holding the lock, and temporary
+ * storage in memory. `synchronous` is the connection's own setting: with a `WalSync`, FULL is
+ * NORMAL plus an explicit flush per commit.
  */
 export function openSqlite(file: string, synchronous: SqliteSynchronous, checkpointElsewhere: boolean): SQLite.Database {
   const db = new SQLite(file);
@@ -16,6 +17,11 @@ export function openSqlite(file: string, synchronous: SqliteSynchronous, checkpo
   db.pragma(`synchronous = ${synchronous}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // A statement over many rows inside a transaction keeps a journal of the pages it changes, to undo
+  // itself alone; past 64 KiB SQLite moves it to a new temporary file (created, written, deleted).
+  // A batch of sends across a dozen chats gets there (a page of each index per chat): in memory it
+  // costs no system calls, and no commit depends on a writable temporary folder.
+  db.pragma('temp_store = MEMORY');
   // A file database is checkpointed by a thread of its own (checkpointer.ts), not inside commits.
   if (checkpointElsewhere) db.pragma('wal_autocheckpoint = 0');
   return db;
