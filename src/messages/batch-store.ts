@@ -117,8 +117,9 @@ export function commitBatch(db: Db, files: FileQueries, requests: readonly SendR
 
 /**
  * Takes back messages that were committed but refused (their flush failed): no one was given them,
- * so they go, and each chat's last message is its newest remaining one. Sent again, each is stored
- * as a new message, with a new id, and delivered in order.
+ * so they go, and each chat's last message and activity time are its newest remaining message's
+ * (its creation time when none is left). Sent again, each is stored as a new message, with a new
+ * id, and delivered in order.
  */
 export async function discardMessages(db: Db, messages: readonly Message[]): Promise<void> {
   const chatIds = [...new Set(messages.map((m) => m.chat_id))];
@@ -127,7 +128,11 @@ export async function discardMessages(db: Db, messages: readonly Message[]): Pro
     await trx.deleteFrom('messages').where('id', 'in', messages.map((m) => m.id)).execute();
     await trx
       .updateTable('chats')
-      .set({ last_message_id: sql<number | null>`(select max(id) from messages where messages.chat_id = chats.id)` })
+      .set({
+        last_message_id: sql<number | null>`(select max(id) from messages where messages.chat_id = chats.id)`,
+        last_activity_at: sql<string>`coalesce((
+          select created_at from messages where messages.chat_id = chats.id order by id desc limit 1), chats.created_at)`,
+      })
       .where('id', 'in', chatIds)
       .execute();
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, watch } from 'node:fs';
+import { mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -8,9 +8,7 @@ import { FileLinks } from '../../src/files/links.js';
 import { fileQueries } from '../../src/files/queries.js';
 import { commitBatch, type SendRequest } from '../../src/messages/batch-store.js';
 
-// A statement over many rows inside a transaction journals the pages it changes, so that it can be
-// undone alone; SQLite moves that journal to a temporary file once it passes 64 KiB, unless
-// temporary storage is in memory. A batch of sends across many chats gets there.
+// Why a batch could create one: see `openSqlite` (src/db/sqlite.ts).
 
 t.test('a batch of sends across many chats creates no temporary file', async (t) => {
   const temp = mkdtempSync(path.join(tmpdir(), 'dm-sqlite-temp-'));
@@ -62,7 +60,8 @@ t.test('a batch of sends across many chats creates no temporary file', async (t)
   const outcomes = await commitBatch(db, fileQueries(db.kysely, new FileLinks('a test secret of some length')), sends);
   await db.durability.flush();
   t.ok(outcomes.every((o) => o.ok && !o.duplicate), 'every send stored');
-  // Events for a file created and deleted at once arrive within milliseconds.
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  t.same(created, [], 'nothing created in the temporary folder');
+  // The folder's events arrive in order: once this file's arrives, any file SQLite made has too.
+  writeFileSync(path.join(temp, 'sentinel'), '');
+  while (!created.some((event) => event.endsWith(' sentinel'))) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.same(created.filter((event) => !event.endsWith(' sentinel')), [], 'nothing created in the temporary folder');
 });

@@ -262,6 +262,12 @@ t.test('over REST, a send whose flush fails answers 503 STORE_UNAVAILABLE; sent 
   flushes.release();
   const first = (await before).body;
   t.match(await bobSocket.nextOfType('message'), { id: first.id });
+  // Alice's other chat has a message after it: the refused send must not make this one the latest.
+  const { chatId: otherChat } = await pair(server, 'alice', 'carol');
+  const other = request(server, 'POST', `/chats/${otherChat}/messages`, { token: alice.token, body: { content: 'hi carol', client_id: 'c0' } });
+  await until(() => flushes.waiting === 1, 'the other chat\'s flush');
+  flushes.release();
+  t.equal((await other).status, 201);
 
   const refused = send();
   await until(() => flushes.waiting === 1, 'the flush');
@@ -272,6 +278,8 @@ t.test('over REST, a send whose flush fails answers 503 STORE_UNAVAILABLE; sent 
   t.same((await bobSocket.settle()).filter((f) => f.type === 'message'), [], 'nothing delivered');
   const chat = await request(server, 'GET', `/chats/${chatId}`, { token: bob.token });
   t.equal(chat.body.last_message?.id, first.id, 'the chat shows its last confirmed message');
+  const chats = await request(server, 'GET', '/chats', { token: alice.token });
+  t.same(chats.body.map((c: { id: number }) => c.id), [otherChat, chatId], 'and is ordered by it');
 
   const again = send();
   await until(() => flushes.waiting === 1, 'the next flush');
@@ -280,7 +288,7 @@ t.test('over REST, a send whose flush fails answers 503 STORE_UNAVAILABLE; sent 
   t.equal(stored.status, 201);
   t.match(stored.body, { content: 'maybe', client_id: 'r1' });
   t.ok(stored.body.id > first.id, 'under a new id');
-  t.same(storedClientIds(server), ['r0', 'r1'], 'stored once');
+  t.same(storedClientIds(server), ['r0', 'c0', 'r1'], 'stored once');
   t.match(await bobSocket.nextOfType('message'), { id: stored.body.id, client_id: 'r1' }, 'delivered once stored');
 });
 
