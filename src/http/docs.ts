@@ -1,6 +1,13 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+// Swagger UI's page and scripts, from the installed package: the server's build bundles the
+// plugin's code, so it cannot find them beside itself (its documented `baseDir` and `logo`).
+const uiFiles = path.join(path.dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')), 'static');
 
 /**
  * OpenAPI generated from the route schemas the server validates with: the document at
@@ -20,5 +27,6 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
       tags: [{ name: 'auth' }, { name: 'users' }, { name: 'chats' }, { name: 'messages' }, { name: 'files' }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  const logo = { type: 'image/svg+xml', content: await readFile(path.join(uiFiles, 'logo.svg')) };
+  await app.register(swaggerUi, { routePrefix: '/docs', baseDir: uiFiles, logo });
 }

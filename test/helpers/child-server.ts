@@ -14,9 +14,13 @@ export interface ChildServer {
   logs: string[];
 }
 
-/** The real entry point (src/main.ts) in a child process, on 127.0.0.1 and a free port. */
-export async function spawnServer(env: Record<string, string>, options: { cwd?: string } = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, [`--import=${TS_LOADER}`, MAIN], {
+/**
+ * The real entry point in a child process, on 127.0.0.1 and a free port: src/main.ts, or `main`,
+ * a built one (JavaScript, run without the TypeScript loader).
+ */
+export async function spawnServer(env: Record<string, string>, options: { cwd?: string; main?: string } = {}): Promise<ChildServer> {
+  const args = options.main ? [options.main] : [`--import=${TS_LOADER}`, MAIN];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'inherit'],
