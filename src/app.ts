@@ -11,6 +11,7 @@ import { AppError } from './errors.js';
 import filesRoutes from './files/routes.js';
 import errorHandler from './http/error-handler.js';
 import { registerDocs } from './http/docs.js';
+import { useSerializers } from './http/serialization.js';
 import { useValidators } from './http/validation.js';
 import { registerWebClient } from './http/web.js';
 import messagesRoutes from './messages/routes.js';
@@ -59,6 +60,7 @@ export async function buildApp(config: Config, options: Pick<FastifyServerOption
 
 async function assemble(app: FastifyInstance, config: Config): Promise<void> {
   useValidators(app);
+  useSerializers(app);
   // JSON only: any other content type is a 415, not a body the schema then rejects.
   app.removeContentTypeParser('text/plain');
   // Many HTTP clients send Content-Type: application/json on every request: an empty body is no body.
