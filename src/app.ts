@@ -10,6 +10,7 @@ import dbPlugin from './db/plugin.js';
 import { AppError } from './errors.js';
 import filesRoutes from './files/routes.js';
 import errorHandler from './http/error-handler.js';
+import { warmUpOnListen } from './http/deferred-compile.js';
 import { registerDocs } from './http/docs.js';
 import { useSerializers } from './http/serialization.js';
 import { useValidators } from './http/validation.js';
@@ -61,6 +62,7 @@ export async function buildApp(config: Config, options: Pick<FastifyServerOption
 async function assemble(app: FastifyInstance, config: Config): Promise<void> {
   useValidators(app);
   useSerializers(app);
+  warmUpOnListen(app);
   // JSON only: any other content type is a 415, not a body the schema then rejects.
   app.removeContentTypeParser('text/plain');
   // Many HTTP clients send Content-Type: application/json on every request: an empty body is no body.

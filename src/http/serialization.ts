@@ -1,13 +1,11 @@
 import fastJsonStringify from 'fast-json-stringify';
 import type { FastifyInstance } from 'fastify';
+import { compileLater } from './deferred-compile.js';
 
-/**
- * Fastify's own serializer (fast-json-stringify, with the default options), built when a route
- * first answers with it rather than for every response schema at start-up, as validators are.
- */
+/** Fastify's own serializer (fast-json-stringify, with its default options), compiled later (deferred-compile.ts). */
 export function useSerializers(app: FastifyInstance): void {
   app.setSerializerCompiler(({ schema }) => {
-    let serialize: ((data: unknown) => string) | undefined;
-    return (data) => (serialize ??= fastJsonStringify(schema))(data);
+    const compiled = compileLater(() => fastJsonStringify(schema));
+    return (data) => compiled()(data);
   });
 }

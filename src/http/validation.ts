@@ -1,5 +1,6 @@
 import { Ajv, type AnySchema, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import type { FastifyInstance } from 'fastify';
+import { compileLater } from './deferred-compile.js';
 
 const common: Options = { useDefaults: true, removeAdditional: true, allErrors: false, strict: false };
 
@@ -9,17 +10,14 @@ const json = new Ajv({ ...common, coerceTypes: false });
 const text = new Ajv({ ...common, coerceTypes: 'array' });
 
 export function useValidators(app: FastifyInstance): void {
-  app.setValidatorCompiler(({ schema, httpPart }) => compiledOnFirstUse(httpPart === 'body' ? json : text, schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => lazyValidator(httpPart === 'body' ? json : text, schema));
 }
 
-/**
- * Ajv's validator, compiled when it first checks something: compiling every route's and frame's
- * schema up front was a quarter of the start-up time, and most routes are not called for a while.
- */
-function compiledOnFirstUse(ajv: Ajv, schema: AnySchema) {
-  let validate: ValidateFunction | undefined;
+/** Ajv's validator for `schema`, compiled later (deferred-compile.ts). */
+function lazyValidator(ajv: Ajv, schema: AnySchema) {
+  const compiled = compileLater<ValidateFunction>(() => ajv.compile(schema));
   const check = (data: unknown): boolean => {
-    validate ??= ajv.compile(schema);
+    const validate = compiled();
     const valid = validate(data);
     // Read by Fastify (and by compileJsonCheck) after a failed check, as on Ajv's own function.
     check.errors = validate.errors;
@@ -36,7 +34,7 @@ export interface Invalid {
 
 /** A checker for JSON that is not an HTTP body (WebSocket frames): null when valid. */
 export function compileJsonCheck(schema: object): (value: unknown) => Invalid | null {
-  const validate = compiledOnFirstUse(json, schema);
+  const validate = lazyValidator(json, schema);
   return (value) => (validate(value) ? null : describe(validate.errors?.[0]));
 }
 
