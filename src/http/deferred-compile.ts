@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 
 // Compiling every route's and frame's schemas (Ajv validators, fast-json-stringify serializers)
-// took about a third of the start-up time. They are compiled when first used, or in idle turns once the
-// server listens, so that neither start-up nor the first requests wait for all of them.
+// took about a third of the start-up time. They are compiled when first used, or in idle turns
+// once the server listens, so that neither start-up nor the first requests wait for all of them.
 const pending = new Set<() => unknown>();
 
 /** `compile`, run at most once: by the first call of the function returned, or by the warm-up. */

@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 // Swagger UI's page and scripts, from the installed package: the server's build bundles the
-// plugin's code, so it cannot find them beside itself (its documented `baseDir` and `logo`).
+// plugin's code, so it cannot find them beside itself (its documented `baseDir` and `logo`;
+// `baseDir` also serves those public files at /docs/<file>, besides /docs/static/<file>).
 const uiFiles = path.join(path.dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')), 'static');
 
 /**
