@@ -28,7 +28,11 @@ export function warmUpOnListen(app: FastifyInstance): void {
   app.addHook('onListen', async () => {
     setImmediate(function step() {
       const next = pending.values().next();
-      if (closing || next.done) return;
+      if (closing) return;
+      if (next.done) {
+        app.log.debug('every schema is compiled');
+        return;
+      }
       try {
         next.value();
       } catch (err) {
