@@ -14,7 +14,7 @@ import { OptionsError, parseOptions, type ScenarioName } from './options.js';
 import { killAllChildren, waitMachineQuiet } from './processes.js';
 import { formatProfile, type ProfileSummary } from './profile.js';
 import type { Context, Scenario, ScenarioResult } from './scenarios/context.js';
-import { useServerBuild } from './servers.js';
+import { SERVER_NODE_FLAGS, useServerBuild } from './servers.js';
 import { idle } from './scenarios/idle.js';
 import { openLoop, throughput } from './scenarios/load.js';
 import { chats, history, startup } from './scenarios/reads.js';
@@ -109,7 +109,7 @@ async function main(): Promise<number> {
     date: new Date(started).toISOString(),
     durationS: (Date.now() - started) / 1000,
     machine: machine(),
-    server: { main: path.relative(PROJECT_ROOT, options.serverMain), checkout: checkout() },
+    server: { main: path.relative(PROJECT_ROOT, options.serverMain), nodeFlags: SERVER_NODE_FLAGS, checkout: checkout() },
     options: { ...options, out: path.relative(PROJECT_ROOT, options.out) },
     scenarios: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.data])),
     failures,
@@ -119,7 +119,8 @@ async function main(): Promise<number> {
   writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
 
   const m = report.machine;
-  console.log(`\n${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${report.date}, ${report.durationS.toFixed(0)} s`);
+  const server = [...SERVER_NODE_FLAGS, report.server.main].join(' ');
+  console.log(`\n${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${report.date}, ${report.durationS.toFixed(0)} s; server: node ${server}`);
   console.log(table(rows));
   for (const name of ['throughput', 'openloop'] as const) {
     const profile = results[name]?.data.profile as ProfileSummary | undefined;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, Managed, waitHealthy } from './processes.js';
@@ -10,6 +11,16 @@ export function useServerBuild(main: string): void {
   serverMain = path.resolve(main);
 }
 const BASELINE_MAIN = fileURLToPath(new URL('./baseline.js', import.meta.url));
+
+/** The node flags `npm start` runs the server with (package.json): the bench runs it the same way. */
+export const SERVER_NODE_FLAGS = startFlags(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+
+function startFlags(packageJson: string): string[] {
+  const { scripts } = JSON.parse(packageJson) as { scripts: { start: string } };
+  const match = /\bnode((?: --\S+)*) dist\/server\/main\.js/.exec(scripts.start);
+  if (!match) throw new Error(`package.json: the start script does not run "node [flags] dist/server/main.js": ${scripts.start}`);
+  return match[1]!.trim().split(' ').filter(Boolean);
+}
 const START_TIMEOUT_MS = 30_000;
 
 /** The server, the bare baseline, or the baseline that stores every send first (baseline.ts). */
@@ -58,7 +69,7 @@ export function serverEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
 export async function startTarget(kind: TargetKind, options: StartOptions): Promise<Target> {
   const port = await freePort();
   const inspectPort = options.inspect ? await freePort() : undefined;
-  const args = [...(options.nodeArgs ?? [])];
+  const args = [...(kind === 'server' ? SERVER_NODE_FLAGS : []), ...(options.nodeArgs ?? [])];
   if (inspectPort !== undefined) args.push(`--inspect=127.0.0.1:${inspectPort}`);
   args.push(kind === 'server' ? serverMain : BASELINE_MAIN);
   const env =
