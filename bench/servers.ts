@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, Managed, waitHealthy } from './processes.js';
+import { startFlags } from './start-flags.js';
 
 /** The production build next to this file, unless SERVER_MAIN names another one (to compare two builds). */
 let serverMain = fileURLToPath(new URL('../server/main.js', import.meta.url));
@@ -12,15 +12,9 @@ export function useServerBuild(main: string): void {
 }
 const BASELINE_MAIN = fileURLToPath(new URL('./baseline.js', import.meta.url));
 
-/** The node flags `npm start` runs the server with (package.json): the bench runs it the same way. */
-export const SERVER_NODE_FLAGS = startFlags(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+/** The server runs as `npm start` runs it. */
+export const SERVER_NODE_FLAGS = startFlags(new URL('../../package.json', import.meta.url));
 
-function startFlags(packageJson: string): string[] {
-  const { scripts } = JSON.parse(packageJson) as { scripts: { start: string } };
-  const match = /\bnode((?: --\S+)*) dist\/server\/main\.js/.exec(scripts.start);
-  if (!match) throw new Error(`package.json: the start script does not run "node [flags] dist/server/main.js": ${scripts.start}`);
-  return match[1]!.trim().split(' ').filter(Boolean);
-}
 const START_TIMEOUT_MS = 30_000;
 
 /** The server, the bare baseline, or the baseline that stores every send first (baseline.ts). */

@@ -5,14 +5,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { startFlags } from '../../bench/start-flags.js';
 import { spawnServer } from '../helpers/child-server.js';
 import { uploaded } from '../helpers/files.js';
 import { pair, request, type TestServer } from '../helpers/server.js';
 import { connect } from '../helpers/ws-client.js';
 
 // `npm start` runs the bundle (scripts/bundle.mjs); every other test runs the sources. This one
-// bundles them as `npm run build` does and touches each bundled package once: a package that reads
-// files beside its own code, or requires something at run time, fails here rather than in production.
+// bundles them as `npm run build` does, runs the bundle with the node flags of `npm start`, and
+// touches each bundled package once: a package that reads files beside its own code, or requires
+// something at run time, fails here rather than in production.
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 t.test('the bundled server starts, serves every part, and stops cleanly', async (t) => {
@@ -26,7 +28,7 @@ t.test('the bundled server starts, serves every part, and stops cleanly', async 
   await promisify(execFile)(process.execPath, ['scripts/bundle.mjs', outdir], { cwd: root });
   const child = await spawnServer(
     { DATA_DIR: data, DATABASE_URL: `sqlite:${data}/chat.db`, JWT_SECRET: 'bundle-test-secret-bundle-test-secret-0123', RATE_LIMIT_AUTH: '2', LOG_LEVEL: 'debug' },
-    { main: path.join(outdir, 'main.js'), cwd: data },
+    { main: path.join(outdir, 'main.js'), cwd: data, nodeFlags: startFlags(new URL('../../package.json', import.meta.url)) },
   );
   t.teardown(() => child.process.kill('SIGKILL'));
   const server = { url: child.url, wsUrl: child.wsUrl } as TestServer;

@@ -16,10 +16,13 @@ export interface ChildServer {
 
 /**
  * The real entry point in a child process, on 127.0.0.1 and a free port: src/main.ts, or `main`,
- * a built one (JavaScript, run without the TypeScript loader).
+ * a built one (JavaScript, run without the TypeScript loader), with `nodeFlags`.
  */
-export async function spawnServer(env: Record<string, string>, options: { cwd?: string; main?: string } = {}): Promise<ChildServer> {
-  const args = options.main ? [options.main] : [`--import=${TS_LOADER}`, MAIN];
+export async function spawnServer(
+  env: Record<string, string>,
+  options: { cwd?: string; main?: string; nodeFlags?: readonly string[] } = {},
+): Promise<ChildServer> {
+  const args = [...(options.nodeFlags ?? []), ...(options.main ? [options.main] : [`--import=${TS_LOADER}`, MAIN])];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     cwd: options.cwd,
