@@ -69,7 +69,8 @@ const HELP = `npm run bench [-- --name=value …]   (or the same names as enviro
   PROFILE=0            1: run the server of the load runs under --cpu-prof and summarize the profiles
   PROFILE_DIR=bench/results/profiles
   SERVER_MAIN=dist/server/main.js   the server build to measure (e.g. an older one, to compare);
-                       with PROFILE=1, dist/src/main.js: the same code, one file per module
+                       with PROFILE=1, dist/src/main.js: the same code, one file per module;
+                       run with the node flags of the start script in package.json
   BENCH_TMP=${os.tmpdir()}   parent folder of the temporary databases
 `;
 
