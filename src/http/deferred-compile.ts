@@ -27,8 +27,8 @@ export function warmUpOnListen(app: FastifyInstance): void {
   });
   app.addHook('onListen', async () => {
     setImmediate(function step() {
-      const next = pending.values().next();
       if (closing) return;
+      const next = pending.values().next();
       if (next.done) {
         app.log.debug('every schema is compiled');
         return;

@@ -28,7 +28,7 @@ t.test('the bundled server starts, serves every part, and stops cleanly', async 
   await promisify(execFile)(process.execPath, ['scripts/bundle.mjs', outdir], { cwd: root });
   const child = await spawnServer(
     { DATA_DIR: data, DATABASE_URL: `sqlite:${data}/chat.db`, JWT_SECRET: 'bundle-test-secret-bundle-test-secret-0123', RATE_LIMIT_AUTH: '2', LOG_LEVEL: 'debug' },
-    { main: path.join(outdir, 'main.js'), cwd: data, nodeFlags: startFlags(new URL('../../package.json', import.meta.url)) },
+    { main: path.join(outdir, 'main.js'), cwd: data, nodeFlags: startFlags(path.join(root, 'package.json')) },
   );
   t.teardown(() => child.process.kill('SIGKILL'));
   const server = { url: child.url, wsUrl: child.wsUrl } as TestServer;
