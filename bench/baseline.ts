@@ -40,7 +40,7 @@ function userOf(authorization: string | undefined): User | undefined {
 }
 
 const routes: Record<string, (body: Record<string, unknown>, req: http.IncomingMessage) => [number, unknown]> = {
-  'POST /login': (body) => {
+  'POST /v1/login': (body) => {
     const username = String(body.username);
     const key = username.toLowerCase();
     let user = usersByKey.get(key);
@@ -52,7 +52,7 @@ const routes: Record<string, (body: Record<string, unknown>, req: http.IncomingM
     usersByToken.set(token, user);
     return [200, { token, user: { ...user, display_name: null, bio: null } }];
   },
-  'POST /chats/initiate': (body, req) => {
+  'POST /v1/chats/initiate': (body, req) => {
     const me = userOf(req.headers.authorization);
     const target = usersByKey.get(String(body.target_username).toLowerCase());
     if (!me) return [401, { error: 'No token', code: 'UNAUTHORIZED' }];
@@ -84,7 +84,7 @@ const server = http.createServer((req, res) => {
 const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
 
 server.on('upgrade', (req, socket, head) => {
-  const user = req.url === '/ws' ? userOf(req.headers.authorization) : undefined;
+  const user = req.url === '/v1/ws' ? userOf(req.headers.authorization) : undefined;
   if (!user) {
     socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     return;

@@ -57,10 +57,10 @@ export interface Session {
   user: { id: number; username: string };
 }
 
-export const login = (base: string, username: string) => json<Session>('POST', `${base}/login`, { body: { username } });
+export const login = (base: string, username: string) => json<Session>('POST', `${base}/v1/login`, { body: { username } });
 
 export const initiate = (base: string, token: string, targetUsername: string) =>
-  json<{ chat_id: number; status: string }>('POST', `${base}/chats/initiate`, { token, body: { target_username: targetUsername } });
+  json<{ chat_id: number; status: string }>('POST', `${base}/v1/chats/initiate`, { token, body: { target_username: targetUsername } });
 
 /** Runs `work` over `items` with at most `concurrency` at once; results in the items' order. */
 export async function mapLimit<T, R>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {

@@ -150,7 +150,7 @@ function seqOf(clientId: string | null): number {
 }
 
 function openSocket(baseUrl: string, token: string, localAddress?: string): Promise<WebSocket> {
-  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, {
+  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`, {
     headers: { authorization: `Bearer ${token}` },
     perMessageDeflate: false,
     // The generator shares the machine with the server: skip work that measures nothing of it.

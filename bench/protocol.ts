@@ -4,7 +4,7 @@ import type { LatencySummary } from './stats.js';
 export type Job = ClosedLoopJob | OpenLoopJob | IdleJob;
 
 interface PairsJob {
-  /** `http://127.0.0.1:<port>`; the socket is `ws://…/ws`. */
+  /** `http://127.0.0.1:<port>`; the socket is `ws://…/v1/ws`. */
   baseUrl: string;
   pairs: number;
   /** Makes usernames and client_ids unique to this run. */

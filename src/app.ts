@@ -16,8 +16,9 @@ import { useSerializers } from './http/serialization.js';
 import { useValidators } from './http/validation.js';
 import { registerWebClient } from './http/web.js';
 import messagesRoutes from './messages/routes.js';
-import wsRoute from './realtime/ws-route.js';
+import gateway from './gateway/routes.js';
 import services from './services.js';
+import shindensenRoutes from './shindensen/routes.js';
 import usersRoutes from './users/routes.js';
 
 declare module 'fastify' {
@@ -89,12 +90,11 @@ async function assemble(app: FastifyInstance, config: Config): Promise<void> {
   await registerRateLimits(app, config);
 
   await app.register(websocket, { options: { maxPayload: config.ws.maxFrameBytes }, preClose: (done) => done() });
-  await app.register(wsRoute);
-  await app.register(authRoutes);
-  await app.register(usersRoutes);
-  await app.register(chatsRoutes);
-  await app.register(messagesRoutes);
-  await app.register(filesRoutes);
+  // Three surfaces over one database and one hub (COMPAT.md): the native API under /v1, the
+  // shindensen client's unprefixed paths, and (to come) the rooms server's /api.
+  await app.register(gateway);
+  await app.register(nativeApi, { prefix: '/v1' });
+  await app.register(shindensenRoutes);
 
   app.get('/healthz', { config: { auth: 'public' } }, async (_request, reply) => {
     try {
@@ -105,6 +105,14 @@ async function assemble(app: FastifyInstance, config: Config): Promise<void> {
     }
   });
 
+}
+
+async function nativeApi(app: FastifyInstance): Promise<void> {
+  await app.register(authRoutes);
+  await app.register(usersRoutes);
+  await app.register(chatsRoutes);
+  await app.register(messagesRoutes);
+  await app.register(filesRoutes);
 }
 
 /**
@@ -118,7 +126,7 @@ async function registerRateLimits(app: FastifyInstance, config: Config): Promise
   const limiter = (max: number, timeWindow: number) => (max > 0 ? app.createRateLimit({ max, timeWindow }) : null);
   const limiters = { auth: limiter(auth, authWindowMs), api: limiter(api, apiWindowMs) };
   app.addHook('onRoute', (route) => {
-    if (route.url === '/ws' || route.url === '/healthz') return;
+    if (route.websocket || route.url === '/healthz') return;
     const check = isAuthRoute(route.url) ? limiters.auth : limiters.api;
     if (!check) return;
     const enforce = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -133,7 +141,9 @@ async function registerRateLimits(app: FastifyInstance, config: Config): Promise
   });
 }
 
-const isAuthRoute = (url: string) => url === '/login' || url === '/register';
+/** The routes that check passwords, on every surface. */
+const AUTH_ROUTES = new Set(['/v1/login', '/v1/register', '/login']);
+const isAuthRoute = (url: string) => AUTH_ROUTES.has(url);
 
 function corsOrigin(setting: string): string | string[] | boolean {
   if (setting === '*') return '*';

@@ -5,6 +5,7 @@ import { chatQueries, type ChatQueries } from './chats/queries.js';
 import { ChatService } from './chats/service.js';
 import { FileLinks } from './files/links.js';
 import { fileQueries, type FileQueries } from './files/queries.js';
+import { Uploads } from './files/uploads.js';
 import { MessageService } from './messages/service.js';
 import { LocalBroker } from './realtime/broker.js';
 import { Realtime } from './realtime/realtime.js';
@@ -16,6 +17,7 @@ declare module 'fastify' {
     users: UserQueries;
     chatQueries: ChatQueries;
     files: FileQueries;
+    uploads: Uploads;
     realtime: Realtime;
     chatService: ChatService;
     messageService: MessageService;
@@ -44,7 +46,7 @@ export default fp(
     );
     const isOnline: IsOnline = (userId) => realtime.isOnline(userId);
     const chats = chatQueries(kysely, isOnline, files);
-    const messages = new MessageService(app.db, chats, realtime, files, config.rateLimits, app.log);
+    const messages = new MessageService(app.db, chats, realtime, files, { ...config.rateLimits, typingThrottleMs: config.typingThrottleMs }, app.log);
     // Messages stored before this process started were never delivered live here: resume replays them.
     const newest = await kysely.selectFrom('messages').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
     realtime.hub.lastMessageId = Number(newest?.id ?? 0);
@@ -52,6 +54,7 @@ export default fp(
     app.decorate('users', users);
     app.decorate('chatQueries', chats);
     app.decorate('files', files);
+    app.decorate('uploads', new Uploads(files, config.dataDir, config.maxUploadBytes, (token) => app.verifyToken(token)));
     app.decorate('realtime', realtime);
     app.decorate('isOnline', isOnline);
     app.decorate('chatService', new ChatService(chats, users, realtime));

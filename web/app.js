@@ -186,13 +186,14 @@ class ApiError extends Error {
   }
 }
 
+/** The native API, under /v1: `path` is what follows the prefix. */
 async function api(method, path, body) {
   const headers = {};
   if (state.session) headers.authorization = `Bearer ${state.session.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(`/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, { error: 'The server cannot be reached', code: 'NETWORK_ERROR' });
   }
@@ -372,7 +373,7 @@ const socket = {
       return;
     }
     setStatus('connecting', this.attempt === 0 ? 'Connecting…' : 'Reconnecting…');
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/ws`;
     const ws = new WebSocket(url);
     this.ws = ws;
     this.ready = false;

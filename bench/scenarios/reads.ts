@@ -68,7 +68,7 @@ async function serverWith<T>(
 const isPage = (limit: number) => (body: unknown) =>
   Array.isArray(body) && body.length === limit ? null : `expected an array of ${limit} messages, got ${Array.isArray(body) ? body.length : typeof body}`;
 
-/** `GET /chats/:id/messages` in chats of each size of HISTORY_SIZES, all in one database. */
+/** `GET /v1/chats/:id/messages` in chats of each size of HISTORY_SIZES, all in one database. */
 export async function history(ctx: Context): Promise<ScenarioResult> {
   const { historySizes, historyLimit: limit, requests } = ctx.options;
   const total = historySizes.reduce((a, b) => a + b, 0);
@@ -80,7 +80,7 @@ export async function history(ctx: Context): Promise<ScenarioResult> {
     const { token } = await login(target.baseUrl, 'hist_owner');
     const perChat = [];
     for (const chat of seeded) {
-      const base = `${target.baseUrl}/chats/${chat.chatId}/messages?limit=${limit}`;
+      const base = `${target.baseUrl}/v1/chats/${chat.chatId}/messages?limit=${limit}`;
       const middle = chat.firstMessageId + Math.floor((chat.lastMessageId - chat.firstMessageId) / 2);
       const newest = await timeGets(base, token, requests, isPage(Math.min(limit, chat.messages)));
       // Seeded ids of a chat are consecutive: `middle - first` messages lie below `middle`.
@@ -116,7 +116,7 @@ export async function history(ctx: Context): Promise<ScenarioResult> {
   }
 }
 
-/** `GET /chats` for a user in CHATS direct chats, each with a few messages and some unread. */
+/** `GET /v1/chats` for a user in CHATS direct chats, each with a few messages and some unread. */
 export async function chats(ctx: Context): Promise<ScenarioResult> {
   const { chatCount, requests } = ctx.options;
   const perChat = 20;
@@ -124,16 +124,16 @@ export async function chats(ctx: Context): Promise<ScenarioResult> {
   const { target, seedMs } = await serverWith(ctx, 'chats', (file) => seedChats(file, 'chats_owner', chatCount, perChat));
   try {
     const { token } = await login(target.baseUrl, 'chats_owner');
-    // Each GET /chats of a big list can take a while: fewer of them, bounded by the run's budget.
+    // Each GET /v1/chats of a big list can take a while: fewer of them, bounded by the run's budget.
     const count = Math.min(requests, 100);
-    await ctx.quiet('GET /chats times');
-    ctx.log(`chats: ${count} × GET /chats`);
-    const timing = await timeGets(`${target.baseUrl}/chats`, token, count, (body) =>
+    await ctx.quiet('GET /v1/chats times');
+    ctx.log(`chats: ${count} × GET /v1/chats`);
+    const timing = await timeGets(`${target.baseUrl}/v1/chats`, token, count, (body) =>
       Array.isArray(body) && body.length === chatCount ? null : `expected ${chatCount} chats, got ${Array.isArray(body) ? body.length : typeof body}`,
     );
     const rows: f.Row[] = [
-      { metric: `GET /chats, user in ${f.int(chatCount)} chats: p50 / p99 / max ms`, server: f.latency(timing.latency) },
-      { metric: `GET /chats, user in ${f.int(chatCount)} chats: answer size, KiB`, server: (timing.bytes / 1024).toFixed(0) },
+      { metric: `GET /v1/chats, user in ${f.int(chatCount)} chats: p50 / p99 / max ms`, server: f.latency(timing.latency) },
+      { metric: `GET /v1/chats, user in ${f.int(chatCount)} chats: answer size, KiB`, server: (timing.bytes / 1024).toFixed(0) },
     ];
     return { rows, data: { chats: chatCount, messagesPerChat: perChat, seedMs, requests: count, timing, logErrors: target.proc.errors } };
   } finally {

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { badRequest, conflict, forbidden, unauthorized } from '../errors.js';
+import { badRequest, conflict, forbidden } from '../errors.js';
 import { errors, User } from '../http/schemas.js';
 import { toUser } from '../users/model.js';
 import { Password, Username } from '../users/schemas.js';
+import { logIn } from './login.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 
 const Session = Type.Object({ token: Type.String(), user: User });
-const invalidCredentials = () => unauthorized('INVALID_CREDENTIALS', 'Wrong username or password');
 
 const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { users, config } = app;
@@ -27,29 +27,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Session, ...errors(400, 401, 429) },
       },
     },
-    async (request) => {
-      const { username, password } = request.body;
-      let user = await users.byUsername(username);
-      if (!user) {
-        if (config.authMode === 'password') {
-          throw password === undefined ? passwordRequired() : invalidCredentials();
-        }
-        if (password !== undefined && password.length < 8) {
-          throw badRequest('VALIDATION_ERROR', 'password: must NOT have fewer than 8 characters', { field: 'password' });
-        }
-        const hash = password === undefined ? null : await hashPassword(password);
-        // undefined: someone took the name a moment ago; log in to that account as usual.
-        user = (await users.create(username, hash)) ?? (await users.byUsername(username))!;
-        if (hash !== null) return session(user);
-      }
-      if (user.password_hash !== null) {
-        if (password === undefined) throw passwordRequired();
-        if (!(await verifyPassword(password, user.password_hash))) throw invalidCredentials();
-      } else if (config.authMode === 'password') {
-        throw unauthorized('PASSWORD_NOT_SET', 'This account has no password; this server requires one');
-      }
-      return session(user);
-    },
+    async (request) => session(await logIn(users, config.authMode, request.body.username, request.body.password)),
   );
 
   app.post(
@@ -101,7 +79,5 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 };
-
-const passwordRequired = () => unauthorized('PASSWORD_REQUIRED', 'This account needs a password to log in');
 
 export default authRoutes;

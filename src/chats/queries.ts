@@ -96,6 +96,34 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
       return (await assemble(rows, [userId])).get(userId)!;
     },
 
+    /**
+     * The user's chats (or the one with `chatId`) with their members' ids only, most recent activity
+     * first: what a client that shows no more than that needs, in two queries.
+     */
+    async summariesFor(userId: number, chatId?: number): Promise<{ chat: ChatRow; participants: number[] }[]> {
+      let chats = db
+        .selectFrom('chats as c')
+        .innerJoin('chat_members as cm', 'cm.chat_id', 'c.id')
+        .selectAll('c')
+        .where('cm.user_id', '=', userId);
+      let members = db
+        .selectFrom('chat_members as mine')
+        .innerJoin('chat_members as cm', 'cm.chat_id', 'mine.chat_id')
+        .select(['cm.chat_id', 'cm.user_id'])
+        .where('mine.user_id', '=', userId);
+      if (chatId !== undefined) {
+        chats = chats.where('c.id', '=', chatId);
+        members = members.where('mine.chat_id', '=', chatId);
+      }
+      const [rows, memberRows] = await Promise.all([
+        chats.orderBy('c.last_activity_at', 'desc').orderBy('c.id', 'desc').execute(),
+        members.orderBy('cm.joined_at').orderBy('cm.user_id').execute(),
+      ]);
+      const participants = new Map<number, number[]>(rows.map((row) => [row.id, []]));
+      for (const m of memberRows) participants.get(m.chat_id)?.push(m.user_id);
+      return rows.map((chat) => ({ chat, participants: participants.get(chat.id)! }));
+    },
+
     /** The chat as `userId` sees it, or undefined when it does not exist or `userId` is not in it. */
     async getFor(chatId: number, userId: number): Promise<Chat | undefined> {
       const row = await db

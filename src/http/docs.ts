@@ -21,11 +21,19 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
         title: 'dm-server',
         version: '1',
         description:
-          'REST API of the messaging server. Real-time frames (GET /ws) are described in the README. ' +
+          'REST API of the messaging server: the native API under /v1, and the shindensen client\'s unprefixed ' +
+          'surface (docs/surfaces.md). Real-time frames (GET /v1/ws, GET /ws) are described in docs/websocket.md. ' +
           'Every error answer is {error, code}.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      tags: [{ name: 'auth' }, { name: 'users' }, { name: 'chats' }, { name: 'messages' }, { name: 'files' }],
+      tags: [
+        { name: 'auth' },
+        { name: 'users' },
+        { name: 'chats' },
+        { name: 'messages' },
+        { name: 'files' },
+        { name: 'shindensen', description: 'The Axum + SQLite DM server\'s surface, frozen: exactly its shapes (docs/surfaces.md)' },
+      ],
     },
   });
   const logo = { type: 'image/svg+xml', content: await readFile(path.join(uiFiles, 'logo.svg')) };

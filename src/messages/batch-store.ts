@@ -10,7 +10,8 @@ export interface SendRequest {
   chatId: number;
   senderId: number;
   sender: string;
-  content: string;
+  /** Null for a message of files only. */
+  content: string | null;
   clientId: string | null;
   /** Uploads to attach, in order (each must be the sender's). */
   fileIds: readonly number[];

@@ -6,7 +6,7 @@ import { AppError, chatNotFound, forbidden, messageNotFound } from '../errors.js
 import type { FileQueries } from '../files/queries.js';
 import type { Message } from '../http/schemas.js';
 import type { Realtime } from '../realtime/realtime.js';
-import { messageFrameJson, toMessage } from './model.js';
+import { toMessage } from './model.js';
 import { RateLimiter } from '../rate-limiter.js';
 import { MessageWriter } from './writer.js';
 
@@ -25,32 +25,31 @@ export interface HistoryQuery {
 export class MessageService {
   private readonly writer: MessageWriter;
   private readonly limiter: RateLimiter;
+  /** One typing event per user and chat per throttle period. */
+  private readonly typingLimiter: RateLimiter<string>;
 
   constructor(
     private readonly db: Db,
     private readonly chats: ChatQueries,
     private readonly realtime: Realtime,
     private readonly files: FileQueries,
-    limits: { send: number; sendWindowMs: number },
+    limits: { send: number; sendWindowMs: number; typingThrottleMs: number },
     log: FastifyBaseLogger,
   ) {
     this.limiter = new RateLimiter(limits.send, limits.sendWindowMs);
-    this.writer = new MessageWriter(
-      db,
-      files,
-      ({ message, members }) => realtime.publish(members, messageFrameJson(message), message.id),
-      log,
-    );
+    this.typingLimiter = new RateLimiter<string>(1, Math.max(limits.typingThrottleMs, 1));
+    this.writer = new MessageWriter(db, files, ({ message, members }) => realtime.publish(members, { type: 'message', message }), log);
   }
 
   /**
    * Stores and delivers a message, with the sender's uploads `fileIds` attached; resolves once it
-   * is committed and on its way to every member.
+   * is committed and on its way to every member. `content` is null only for a message of files
+   * (the shindensen surface sends those).
    */
   async send(
     sender: Principal,
     chatId: number,
-    content: string,
+    content: string | null,
     clientId: string | null,
     fileIds: readonly number[] = [],
   ): Promise<SendResult> {
@@ -72,6 +71,7 @@ export class MessageService {
 
   stop(): void {
     this.limiter.stop();
+    this.typingLimiter.stop();
   }
 
   async history(user: Principal, chatId: number, query: HistoryQuery): Promise<Message[]> {
@@ -92,7 +92,7 @@ export class MessageService {
     const editedAt = new Date().toISOString();
     await this.db.kysely.updateTable('messages').set({ content, edited_at: editedAt }).where('id', '=', messageId).execute();
     const [message] = await this.files.withFiles([toMessage({ ...row, content, edited_at: editedAt })]);
-    this.realtime.publish(await this.chats.memberIds(chatId), { type: 'message_updated', message });
+    this.realtime.publish(await this.chats.memberIds(chatId), { type: 'message_updated', message: message! });
     return message!;
   }
 
@@ -123,6 +123,15 @@ export class MessageService {
     if (!(await this.chats.markRead(chatId, user.id, messageId))) return;
     const others = (await this.chats.memberIds(chatId)).filter((id) => id !== user.id);
     this.realtime.publish(others, { type: 'read', chat_id: chatId, user_id: user.id, message_id: messageId });
+  }
+
+  /** Tells the chat's other members that the user is typing, at most once per throttle period. */
+  async typing(user: Principal, chatId: number): Promise<void> {
+    if (this.typingLimiter.take(`${user.id}:${chatId}`) > 0) return;
+    const members = await this.chats.memberIds(chatId);
+    if (!members.includes(user.id)) throw chatNotFound();
+    const others = members.filter((id) => id !== user.id);
+    this.realtime.publish(others, { type: 'typing', chat_id: chatId, user_id: user.id, username: user.username });
   }
 
   /** Up to `max` messages of the user's chats with `after < id <= upTo`, oldest first. */

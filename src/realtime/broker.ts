@@ -1,9 +1,9 @@
-/** An event on its way to users' sockets, serialized once for all of them. */
-export interface RealtimeEvent {
+import type { ServerEvent } from './events.js';
+
+/** An event and the users whose sockets it is for. */
+export interface Delivery {
   to: readonly number[];
-  frame: string;
-  /** Set on new-message events: lets each hub know which ids it has delivered. */
-  messageId?: number;
+  event: ServerEvent;
 }
 
 /**
@@ -11,20 +11,20 @@ export interface RealtimeEvent {
  * hands every event to every process's listener (its own included), which delivers to its sockets.
  */
 export interface Broker {
-  publish(event: RealtimeEvent): void;
-  subscribe(listener: (event: RealtimeEvent) => void): void;
+  publish(delivery: Delivery): void;
+  subscribe(listener: (delivery: Delivery) => void): void;
   close(): Promise<void>;
 }
 
 /** One process: events go straight to this process's listener. */
 export class LocalBroker implements Broker {
-  private listener: (event: RealtimeEvent) => void = () => {};
+  private listener: (delivery: Delivery) => void = () => {};
 
-  publish(event: RealtimeEvent): void {
-    this.listener(event);
+  publish(delivery: Delivery): void {
+    this.listener(delivery);
   }
 
-  subscribe(listener: (event: RealtimeEvent) => void): void {
+  subscribe(listener: (delivery: Delivery) => void): void {
     this.listener = listener;
   }
 

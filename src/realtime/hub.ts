@@ -1,30 +1,39 @@
-import type { Connection } from './connection.js';
+import type { Outbound } from './events.js';
+
+/** A socket as the hub sees it; the gateway's connections are these. */
+export interface Subscriber {
+  /** Null until the socket has authenticated; only authenticated sockets join the hub. */
+  readonly user: { readonly id: number } | null;
+  receive(outbound: Outbound): void;
+  /** Pings the peer, or ends the socket when it has not been heard from since `deadline` (ms). */
+  heartbeat(deadline: number): void;
+  close(code: number, reason: string): void;
+}
 
 /** This process's sockets by user. */
 export class Hub {
-  private readonly byUser = new Map<number, Set<Connection>>();
+  private readonly byUser = new Map<number, Set<Subscriber>>();
   /** The newest message id this process has delivered. */
   lastMessageId = 0;
 
   /** Registers an authenticated socket; true when it is the user's first here. */
-  add(conn: Connection): boolean {
-    const userId = conn.user!.id;
-    conn.liveFrom = this.lastMessageId;
+  add(sub: Subscriber): boolean {
+    const userId = sub.user!.id;
     const set = this.byUser.get(userId);
     if (set) {
-      set.add(conn);
+      set.add(sub);
       return false;
     }
-    this.byUser.set(userId, new Set([conn]));
+    this.byUser.set(userId, new Set([sub]));
     return true;
   }
 
   /** True when it was the user's last socket here. */
-  remove(conn: Connection): boolean {
-    const userId = conn.user?.id;
+  remove(sub: Subscriber): boolean {
+    const userId = sub.user?.id;
     if (userId === undefined) return false;
     const set = this.byUser.get(userId);
-    if (!set?.delete(conn)) return false;
+    if (!set?.delete(sub)) return false;
     if (set.size > 0) return false;
     this.byUser.delete(userId);
     return true;
@@ -34,16 +43,17 @@ export class Hub {
     return this.byUser.has(userId);
   }
 
-  /** Sends one serialized frame to every socket of every user in `to`. */
-  deliver(to: readonly number[], frame: string, messageId?: number): void {
-    if (messageId !== undefined && messageId > this.lastMessageId) this.lastMessageId = messageId;
+  /** Hands one event to every socket of every user in `to`. */
+  deliver(to: readonly number[], outbound: Outbound): void {
+    const { event } = outbound;
+    if (event.type === 'message' && event.message.id > this.lastMessageId) this.lastMessageId = event.message.id;
     for (const userId of to) {
       const set = this.byUser.get(userId);
-      if (set) for (const conn of set) conn.send(frame);
+      if (set) for (const sub of set) sub.receive(outbound);
     }
   }
 
-  *connections(): Iterable<Connection> {
+  *subscribers(): Iterable<Subscriber> {
     for (const set of this.byUser.values()) yield* set;
   }
 }

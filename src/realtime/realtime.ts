@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Broker } from './broker.js';
-import { CloseCode, type Connection } from './connection.js';
-import { Hub } from './hub.js';
+import { Outbound, type ServerEvent } from './events.js';
+import { Hub, type Subscriber } from './hub.js';
 
 /** What presence needs from storage. */
 export interface PresenceStore {
@@ -32,15 +32,15 @@ export class Realtime {
     private readonly options: RealtimeOptions,
     private readonly log: FastifyBaseLogger,
   ) {
-    broker.subscribe((event) => this.hub.deliver(event.to, event.frame, event.messageId));
+    broker.subscribe(({ to, event }) => this.hub.deliver(to, new Outbound(event)));
     this.heartbeat = setInterval(() => this.sweep(), Math.ceil(options.idleTimeoutMs / 3));
     this.heartbeat.unref();
   }
 
-  /** Delivers `payload` (serialized here once, unless it is already) to every socket of every user in `to`. */
-  publish(to: readonly number[], payload: object | string, messageId?: number): void {
+  /** Delivers `event` to every socket of every user in `to`, on every process. */
+  publish(to: readonly number[], event: ServerEvent): void {
     if (to.length === 0) return;
-    this.broker.publish({ to, frame: typeof payload === 'string' ? payload : JSON.stringify(payload), messageId });
+    this.broker.publish({ to, event });
   }
 
   isOnline(userId: number): boolean {
@@ -48,9 +48,9 @@ export class Realtime {
   }
 
   /** An authenticated socket joins: the user comes online with its first one. */
-  attach(conn: Connection): void {
-    if (!this.hub.add(conn)) return;
-    const userId = conn.user!.id;
+  attach(sub: Subscriber): void {
+    if (!this.hub.add(sub)) return;
+    const userId = sub.user!.id;
     const pending = this.offlineTimers.get(userId);
     if (pending) {
       // Back within the grace period: nobody was told it left.
@@ -62,9 +62,9 @@ export class Realtime {
   }
 
   /** A socket is gone: the user goes offline once its last one has been gone for the grace period. */
-  detach(conn: Connection): void {
-    if (!this.hub.remove(conn)) return;
-    const userId = conn.user!.id;
+  detach(sub: Subscriber): void {
+    if (!this.hub.remove(sub)) return;
+    const userId = sub.user!.id;
     if (this.options.presenceGraceMs === 0) {
       this.announce(userId, false);
       return;
@@ -77,12 +77,12 @@ export class Realtime {
     this.offlineTimers.set(userId, timer);
   }
 
-  /** Closes every socket (1001 on shutdown); queued frames are written before the close frame. */
-  closeAll(code: number = CloseCode.GOING_AWAY, reason = 'Server shutting down'): void {
+  /** Closes every socket and stops the heartbeat (on shutdown); queued frames are written before the close frame. */
+  closeAll(code: number, reason: string): void {
     clearInterval(this.heartbeat);
     for (const timer of this.offlineTimers.values()) clearTimeout(timer);
     this.offlineTimers.clear();
-    for (const conn of [...this.hub.connections()]) conn.close(code, reason);
+    for (const sub of [...this.hub.subscribers()]) sub.close(code, reason);
   }
 
   /** Waits for presence announcements under way (their database writes) to finish. */
@@ -110,9 +110,6 @@ export class Realtime {
   private sweep(): void {
     const interval = Math.ceil(this.options.idleTimeoutMs / 3);
     const deadline = Date.now() - (this.options.idleTimeoutMs - interval);
-    for (const conn of this.hub.connections()) {
-      if (conn.lastActivity < deadline) conn.socket.terminate();
-      else if (conn.open) conn.socket.ping();
-    }
+    for (const sub of this.hub.subscribers()) sub.heartbeat(deadline);
   }
 }

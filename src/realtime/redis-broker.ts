@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
-import type { Broker, RealtimeEvent } from './broker.js';
+import type { Broker, Delivery } from './broker.js';
 
 /**
  * Fan-out across processes over Redis pub/sub: every process publishes each event to one channel
@@ -32,15 +32,15 @@ export class RedisBroker implements Broker {
     return new RedisBroker(pub, sub, channel, log);
   }
 
-  publish(event: RealtimeEvent): void {
-    this.pub.publish(this.channel, JSON.stringify(event)).catch((err: unknown) => {
+  publish(delivery: Delivery): void {
+    this.pub.publish(this.channel, JSON.stringify(delivery)).catch((err: unknown) => {
       this.log.error({ err }, 'an event could not be published to Redis');
     });
   }
 
-  subscribe(listener: (event: RealtimeEvent) => void): void {
+  subscribe(listener: (delivery: Delivery) => void): void {
     this.sub.on('message', (channel: string, data: string) => {
-      if (channel === this.channel) listener(JSON.parse(data) as RealtimeEvent);
+      if (channel === this.channel) listener(JSON.parse(data) as Delivery);
     });
   }
 

@@ -10,13 +10,13 @@ import { chromiumMissing, launch, logIn, message, skipReason } from './browser.j
 const output = fileURLToPath(new URL('../../docs/screenshot.png', import.meta.url));
 
 async function say(server: TestServer, from: Session, chatId: number, content: string) {
-  const res = await request(server, 'POST', `/chats/${chatId}/messages`, { token: from.token, body: { content } });
+  const res = await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: from.token, body: { content } });
   if (res.status !== 201) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { id: number };
 }
 
 async function direct(server: TestServer, from: Session, to: string): Promise<number> {
-  const res = await request(server, 'POST', '/chats/initiate', { token: from.token, body: { target_username: to } });
+  const res = await request(server, 'POST', '/v1/chats/initiate', { token: from.token, body: { target_username: to } });
   return res.body.chat_id;
 }
 
@@ -34,7 +34,7 @@ if (chromiumMissing) {
       ['erin', 'Erin Walsh'],
     ] as const) {
       people[name] = await login(server, name);
-      await request(server, 'PATCH', '/me', { token: people[name].token, body: { display_name: display } });
+      await request(server, 'PATCH', '/v1/me', { token: people[name].token, body: { display_name: display } });
     }
     const { alice, bob, carol, dave, erin } = people as Record<'alice' | 'bob' | 'carol' | 'dave' | 'erin', Session>;
 
@@ -42,12 +42,12 @@ if (chromiumMissing) {
     const withErin = await direct(server, erin, 'alice');
     await say(server, erin, withErin, 'Here are the slides from Thursday.');
     const last = await say(server, alice, withErin, 'Thanks, Erin! See you Monday.');
-    await request(server, 'POST', `/chats/${withErin}/read`, { token: erin.token, body: { message_id: last.id } });
+    await request(server, 'POST', `/v1/chats/${withErin}/read`, { token: erin.token, body: { message_id: last.id } });
 
     const withCarol = await direct(server, carol, 'alice');
     await say(server, carol, withCarol, 'Thanks for the review!');
 
-    const hike = await request(server, 'POST', '/chats', { token: dave.token, body: { name: 'Weekend hike', members: ['alice', 'bob', 'carol'] } });
+    const hike = await request(server, 'POST', '/v1/chats', { token: dave.token, body: { name: 'Weekend hike', members: ['alice', 'bob', 'carol'] } });
     await say(server, dave, hike.body.id, 'Saturday, 8am at the trailhead?');
     await say(server, carol, hike.body.id, 'Works for me. I’ll bring snacks 🥨');
     await say(server, bob, hike.body.id, 'Count me in');
@@ -75,7 +75,7 @@ if (chromiumMissing) {
     await logIn(page, server.url, 'alice');
     await page.getByRole('button', { name: /^Bob Martin/ }).click();
     await message(page, lines.at(-1)![1]).waitFor();
-    await request(server, 'POST', `/chats/${withBob}/read`, { token: bob.token, body: { message_id: lastId } });
+    await request(server, 'POST', `/v1/chats/${withBob}/read`, { token: bob.token, body: { message_id: lastId } });
     await page.locator('li.msg.mine .receipt', { hasText: 'Seen' }).waitFor();
     bobSocket.send({ type: 'typing', chat_id: withBob });
     await page.locator('#typing', { hasText: 'is typing' }).waitFor();

@@ -20,7 +20,7 @@ if (chromiumMissing && !process.env.REQUIRE_BROWSER_TESTS) {
     t.match(page.headers.get('content-type'), /text\/html/);
     const doc = await request(server, 'GET', '/docs/json');
     t.equal(doc.status, 200);
-    t.ok(doc.body.paths['/login'], 'the document lists /login');
+    t.ok(doc.body.paths['/v1/login'], 'the document lists /login');
   });
 
   t.test('two people chat in the web client', async (t) => {
@@ -171,13 +171,13 @@ if (chromiumMissing && !process.env.REQUIRE_BROWSER_TESTS) {
     const errors: string[] = [];
     watchErrors(page, errors, 'carol');
 
-    const carol = (await request(server, 'POST', '/register', { body: { username: 'carol', password: 'correct horse' } })).body;
+    const carol = (await request(server, 'POST', '/v1/register', { body: { username: 'carol', password: 'correct horse' } })).body;
     const dave = await login(server, 'dave');
     await login(server, 'erin');
-    const { chat_id: chatId } = (await request(server, 'POST', '/chats/initiate', { token: dave.token, body: { target_username: 'carol' } })).body;
+    const { chat_id: chatId } = (await request(server, 'POST', '/v1/chats/initiate', { token: dave.token, body: { target_username: 'carol' } })).body;
     const history = Array.from({ length: 120 }, (_, i) => `line ${i + 1}`);
     for (const content of history) {
-      await request(server, 'POST', `/chats/${chatId}/messages`, { token: dave.token, body: { content } });
+      await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: dave.token, body: { content } });
     }
 
     // A password account: the first try asks for the password, a wrong one is refused.
@@ -223,7 +223,7 @@ if (chromiumMissing && !process.env.REQUIRE_BROWSER_TESTS) {
     await page.getByLabel('Message', { exact: true }).fill('First meeting on Friday?');
     await page.getByLabel('Message', { exact: true }).press('Enter');
     await message(page, 'First meeting on Friday?').waitFor();
-    const groups = await request(server, 'GET', '/chats', { token: dave.token });
+    const groups = await request(server, 'GET', '/v1/chats', { token: dave.token });
     t.match(groups.body[0], { name: 'Book club', chat_type: 'group', last_message: { content: 'First meeting on Friday?' } });
     // The two refused log-ins show in the console as failed requests; nothing else may.
     t.same(errors.filter((e) => !/status of 401/.test(e)), [], 'no page errors');

@@ -35,11 +35,11 @@ t.test('the bundled server starts, serves every part, and stops cleanly', async 
 
   // Fastify, its schemas (validated and serialized), JWT, CORS, Kysely over better-sqlite3.
   const { alice, bob, chatId } = await pair(server);
-  const invalid = await request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 5 } });
+  const invalid = await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 5 } });
   t.match(invalid, { status: 400, body: { code: 'VALIDATION_ERROR', error: /content/ } }, 'a body that fails its schema');
-  const cors = await request(server, 'GET', '/chats', { token: alice.token, headers: { origin: 'https://client.example' } });
+  const cors = await request(server, 'GET', '/v1/chats', { token: alice.token, headers: { origin: 'https://client.example' } });
   t.equal(cors.headers.get('access-control-allow-origin'), '*', 'CORS');
-  const limited = await request(server, 'POST', '/login', { body: { username: 'carol' } });
+  const limited = await request(server, 'POST', '/v1/login', { body: { username: 'carol' } });
   t.equal(limited.status, 429, 'the rate limit (2 logins allowed)');
 
   // Multipart uploads, then a send over the WebSocket that carries the file.
@@ -52,7 +52,7 @@ t.test('the bundled server starts, serves every part, and stops cleanly', async 
   const echo = await aliceWs.nextOfType('message');
   t.match(echo, { chat_id: chatId, content: 'bundled', client_id: 'b1', files: [{ id: file.id, filename: 'hello.txt' }] }, 'the echo');
   t.same(await bobWs.nextOfType('message'), echo, 'delivered to the other member');
-  const history = await request(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+  const history = await request(server, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token });
   t.same(history.body, [(({ type: _type, ...message }) => message)(echo)], 'stored');
 
   // The static web client, the OpenAPI document, and Swagger UI's page and scripts.

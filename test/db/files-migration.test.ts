@@ -46,7 +46,7 @@ if (!postgresUrl) {
 
     const sent = await Promise.all(
       [1, 2, 3].map(() =>
-        request(server, 'POST', `/chats/${chatId}/messages`, {
+        request(server, 'POST', `/v1/chats/${chatId}/messages`, {
           token: alice.token,
           body: { content: 'files', client_id: 'pg-1', files: [text.id, png.id] },
         }),
@@ -55,15 +55,15 @@ if (!postgresUrl) {
     t.equal(new Set(sent.map((r) => r.body.id)).size, 1, 'concurrent repeats store one message');
     for (const res of sent) t.same(res.body.files.map((f: { id: number }) => f.id), [text.id, png.id], 'each answer has the files');
 
-    const refused = await request(server, 'POST', `/chats/${chatId}/messages`, {
+    const refused = await request(server, 'POST', `/v1/chats/${chatId}/messages`, {
       token: bob.token,
       body: { content: 'not mine', files: [png.id] },
     });
     t.match(refused, { status: 400, body: { code: 'FILE_NOT_FOUND', field: 'files' } });
 
-    const history = await request(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+    const history = await request(server, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token });
     t.same(history.body.map((m: { files: { id: number }[] }) => m.files.map((f) => f.id)), [[text.id, png.id]]);
-    const chats = await request(server, 'GET', '/chats', { token: bob.token });
+    const chats = await request(server, 'GET', '/v1/chats', { token: bob.token });
     t.same(chats.body[0].last_message.files.map((f: { size_bytes: number }) => f.size_bytes), [5, PNG.length], 'sizes are numbers');
 
     const got = await download(server, png.url.split('?')[0]!, bob.token);

@@ -11,16 +11,16 @@ if (!postgresUrl) {
 } else {
   t.test('core flows on PostgreSQL', async (t) => {
     const server = await startServer(t, {}, { postgres: true });
-    const login = async (username: string) => (await request(server, 'POST', '/login', { body: { username } })).body;
+    const login = async (username: string) => (await request(server, 'POST', '/v1/login', { body: { username } })).body;
     const alice = await login('Alice');
     const bob = await login('bob');
     t.equal((await login('ALICE')).user.id, alice.user.id, 'usernames are case-insensitive');
-    const found = await request(server, 'GET', '/users?username=LIC', { token: bob.token });
+    const found = await request(server, 'GET', '/v1/users?username=LIC', { token: bob.token });
     t.same(found.body.map((u: { username: string }) => u.username), ['Alice']);
 
     const initiated = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        request(server, 'POST', '/chats/initiate', { token: i % 2 ? alice.token : bob.token, body: { target_id: i % 2 ? bob.user.id : alice.user.id } }),
+        request(server, 'POST', '/v1/chats/initiate', { token: i % 2 ? alice.token : bob.token, body: { target_id: i % 2 ? bob.user.id : alice.user.id } }),
       ),
     );
     const chatIds = new Set(initiated.map((r) => r.body.chat_id));
@@ -29,10 +29,10 @@ if (!postgresUrl) {
     const chatId = [...chatIds][0]!;
 
     const same = await Promise.all(
-      [1, 2, 3, 4].map(() => request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'x', client_id: 'k' } })),
+      [1, 2, 3, 4].map(() => request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'x', client_id: 'k' } })),
     );
     t.equal(new Set(same.map((r) => r.body.id)).size, 1, 'concurrent duplicates store one message');
-    const again = await request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'x', client_id: 'k' } });
+    const again = await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'x', client_id: 'k' } });
     t.equal(again.body.id, same[0]!.body.id, 'a later repeat is answered with the stored message');
 
     const socket = await connect(t, server, bob);
@@ -47,9 +47,9 @@ if (!postgresUrl) {
 }
 
 async function checkChatsAndResume(t: Test, server: TestServer, token: string, chatId: number) {
-  const chats = (await request(server, 'GET', '/chats', { token })).body;
+  const chats = (await request(server, 'GET', '/v1/chats', { token })).body;
   t.match(chats, [{ id: chatId, unread_count: 101, last_message: { content: 'm99' } }], 'unread counts are numbers');
-  const history = (await request(server, 'GET', `/chats/${chatId}/messages?limit=3`, { token })).body;
+  const history = (await request(server, 'GET', `/v1/chats/${chatId}/messages?limit=3`, { token })).body;
   t.same(history.map((m: { content: string }) => m.content), ['m97', 'm98', 'm99']);
   const socket = await connect(t, server, { token, user: { id: 0, username: '' } });
   socket.send({ type: 'resume', after: history[0].id });

@@ -77,7 +77,7 @@ t.test('FileLinks: signed urls, checked for file, name, expiry and key', async (
   const links = new FileLinks('a-secret-that-is-long-enough-for-the-tests');
   const now = Date.UTC(2026, 10, 21, 12, 0, 1);
   const url = new URL(links.signedUrl(7, 'my cat.png', now), 'http://x');
-  t.equal(url.pathname, '/files/7/my%20cat.png');
+  t.equal(url.pathname, '/v1/files/7/my%20cat.png');
   const expires = url.searchParams.get('expires')!;
   const sig = url.searchParams.get('sig')!;
   t.match(sig, /^[A-Za-z0-9_-]{43}$/, 'HMAC-SHA256, base64url');

@@ -39,5 +39,5 @@ export async function spawnServer(
     });
     void exited.then((code) => reject(new Error(`server exited with ${code} before listening`)));
   });
-  return { process: child, url, wsUrl: `${url.replace('http', 'ws')}/ws`, exited, logs };
+  return { process: child, url, wsUrl: `${url.replace('http', 'ws')}/v1/ws`, exited, logs };
 }

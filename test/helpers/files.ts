@@ -12,7 +12,7 @@ export interface Answer {
   headers: Headers;
 }
 
-/** `POST /upload` as a browser sends it: multipart built with FormData, one `file` field. */
+/** `POST /v1/upload` as a browser sends it: multipart built with FormData, one `file` field. */
 export async function upload(
   server: TestServer,
   token: string | undefined,
@@ -26,7 +26,7 @@ export async function upload(
 }
 
 export async function postForm(server: TestServer, token: string | undefined, form: FormData): Promise<Answer> {
-  const res = await fetch(`${server.url}/upload`, {
+  const res = await fetch(`${server.url}/v1/upload`, {
     method: 'POST',
     headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
     body: form,

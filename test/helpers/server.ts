@@ -50,7 +50,7 @@ export async function startServer(
   t.teardown(() => app.close());
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
-  return { app, config, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws` };
+  return { app, config, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/v1/ws` };
 }
 
 export const postgresUrl = process.env.TEST_DATABASE_URL;
@@ -93,7 +93,7 @@ export async function request(
 }
 
 export async function login(server: TestServer, username: string, password?: string): Promise<Session> {
-  const res = await request(server, 'POST', '/login', { body: { username, password } });
+  const res = await request(server, 'POST', '/v1/login', { body: { username, password } });
   if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }
@@ -102,6 +102,6 @@ export async function login(server: TestServer, username: string, password?: str
 export async function pair(server: TestServer, a = 'alice', b = 'bob') {
   const alice = await login(server, a);
   const bob = await login(server, b);
-  const res = await request(server, 'POST', '/chats/initiate', { token: alice.token, body: { target_username: b } });
+  const res = await request(server, 'POST', '/v1/chats/initiate', { token: alice.token, body: { target_username: b } });
   return { alice, bob, chatId: res.body.chat_id as number };
 }

@@ -156,13 +156,13 @@ t.test('without JWT_SECRET, tokens survive a restart', async (t) => {
   t.equal(statSync(path.join(dir, 'jwt-secret')).mode & 0o777, 0o600);
 
   const second = await startServer(t, env);
-  const me = await call(second, 'GET', '/me', { token: session.token });
+  const me = await call(second, 'GET', '/v1/me', { token: session.token });
   t.equal(me.status, 200, 'the first server’s token is still good');
   t.equal(me.body.id, session.user.id);
   t.equal(decodeClaims(session.token).sub, String(session.user.id));
 
   const elsewhere = await startServer(t, { JWT_SECRET: '' });
-  t.equal((await call(elsewhere, 'GET', '/me', { token: session.token })).status, 401, 'another data folder has another secret');
+  t.equal((await call(elsewhere, 'GET', '/v1/me', { token: session.token })).status, 401, 'another data folder has another secret');
 });
 
 t.test('the server refuses a database migrated by a newer version', async (t) => {

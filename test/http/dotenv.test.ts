@@ -14,7 +14,7 @@ t.test('.env is read from the working folder, and the environment wins over it',
   t.teardown(() => child.process.kill('SIGKILL'));
   const server = { url: child.url, wsUrl: child.wsUrl } as TestServer;
 
-  const res = await request(server, 'POST', '/login', { body: { username: 'newcomer' } });
+  const res = await request(server, 'POST', '/v1/login', { body: { username: 'newcomer' } });
   t.equal(res.status, 200, 'AUTH_MODE=open from the environment, not password from .env');
   const claims = JSON.parse(Buffer.from(res.body.token.split('.')[1], 'base64url').toString());
   t.equal(claims.exp - claims.iat, 90, 'JWT_TTL=90s from .env');

@@ -24,7 +24,7 @@ async function chat() {
 }
 
 async function send(session: Session, chatId: number, body: Record<string, unknown>) {
-  return call(server, 'POST', `/chats/${chatId}/messages`, { token: session.token, body });
+  return call(server, 'POST', `/v1/chats/${chatId}/messages`, { token: session.token, body });
 }
 
 const storedNames = () => (existsSync(uploadsDir) ? readdirSync(uploadsDir) : []);
@@ -36,7 +36,7 @@ t.test('POST /upload: 201 with the file object; the bytes are kept under a name 
   t.equal(res.status, 201);
   t.match(res.body, {
     id: Number,
-    url: new RegExp(`^/files/${res.body.id}/cat\\.png\\?expires=\\d+&sig=[\\w-]+$`),
+    url: new RegExp(`^/v1/files/${res.body.id}/cat\\.png\\?expires=\\d+&sig=[\\w-]+$`),
     filename: 'cat.png',
     mime_type: 'image/png',
     size_bytes: PNG.length,
@@ -124,14 +124,14 @@ t.test('POST /upload: 400 without a file field, or with anything else', async (t
   for (let i = 0; i < 20; i++) many.append(`f${i}`, 'x');
   expectError(t, await postForm(server, alice.token, many), 400, 'VALIDATION_ERROR');
 
-  const broken = await fetch(`${server.url}/upload`, {
+  const broken = await fetch(`${server.url}/v1/upload`, {
     method: 'POST',
     headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'multipart/form-data; boundary=xyz' },
     body: '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nno end',
   });
   expectError(t, { status: broken.status, body: await broken.json() }, 400, 'INVALID_MULTIPART');
 
-  const noBoundary = await fetch(`${server.url}/upload`, {
+  const noBoundary = await fetch(`${server.url}/v1/upload`, {
     method: 'POST',
     headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'multipart/form-data' },
     body: 'x',
@@ -145,24 +145,24 @@ t.test('POST /upload: 401 without a token, 415 for a body that is not multipart'
   const { alice } = await chat();
   expectError(t, await upload(server, undefined, PNG, 'cat.png'), 401, 'UNAUTHORIZED');
   expectError(t, await upload(server, 'not-a-token', PNG, 'cat.png'), 401, 'INVALID_TOKEN');
-  expectError(t, await request(server, 'POST', '/upload', { token: alice.token, body: { file: 'x' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  expectError(t, await request(server, 'POST', '/v1/upload', { token: alice.token, body: { file: 'x' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
   expectError(
     t,
-    await request(server, 'POST', '/upload', { token: alice.token, body: 'plain', headers: { 'content-type': 'text/plain' } }),
+    await request(server, 'POST', '/v1/upload', { token: alice.token, body: 'plain', headers: { 'content-type': 'text/plain' } }),
     415,
     'UNSUPPORTED_MEDIA_TYPE',
   );
   expectError(
     t,
-    await request(server, 'POST', '/upload', { token: alice.token, body: 'raw', headers: { 'content-type': 'application/octet-stream' } }),
+    await request(server, 'POST', '/v1/upload', { token: alice.token, body: 'raw', headers: { 'content-type': 'application/octet-stream' } }),
     415,
     'UNSUPPORTED_MEDIA_TYPE',
   );
-  expectError(t, await request(server, 'POST', '/upload', { token: alice.token }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  expectError(t, await request(server, 'POST', '/v1/upload', { token: alice.token }), 415, 'UNSUPPORTED_MEDIA_TYPE');
   // Only /upload reads multipart: other routes still refuse it.
   const form = new FormData();
   form.append('content', 'hi');
-  const res = await fetch(`${server.url}/me`, { method: 'PATCH', headers: { authorization: `Bearer ${alice.token}` }, body: form });
+  const res = await fetch(`${server.url}/v1/me`, { method: 'PATCH', headers: { authorization: `Bearer ${alice.token}` }, body: form });
   t.equal(res.status, 415, 'multipart elsewhere is a 415');
 });
 
@@ -194,8 +194,8 @@ t.test('GET /files: the uploader with a token; anyone with the signed url; nobod
     ['a forged signature', `${base}?expires=${expires}&sig=${forged}`],
     ['a later expiry', `${base}?expires=${Number(expires) + 3600}&sig=${sig}`],
     ['no expiry', `${base}?sig=${sig}`],
-    ['another file name', `/files/${file.id}/dog.png?expires=${expires}&sig=${sig}`],
-    ['another file', `/files/${file.id + 1000}/cat.png?expires=${expires}&sig=${sig}`],
+    ['another file name', `/v1/files/${file.id}/dog.png?expires=${expires}&sig=${sig}`],
+    ['another file', `/v1/files/${file.id + 1000}/cat.png?expires=${expires}&sig=${sig}`],
   ]) {
     expectError(t, await request(server, 'GET', url!), 404, 'FILE_NOT_FOUND');
     t.pass(`refused: ${what}`);
@@ -206,9 +206,9 @@ t.test('GET /files: the uploader with a token; anyone with the signed url; nobod
   const elsewhere = new FileLinks('another-secret-that-is-long-enough-for-tests').signedUrl(file.id, file.filename);
   expectError(t, await request(server, 'GET', elsewhere), 404, 'FILE_NOT_FOUND');
 
-  expectError(t, await request(server, 'GET', `/files/999999/x.png`, { token: alice.token }), 404, 'FILE_NOT_FOUND');
-  expectError(t, await request(server, 'GET', `/files/${file.id}/other.png`, { token: alice.token }), 404, 'FILE_NOT_FOUND');
-  expectError(t, await request(server, 'GET', `/files/${file.id}/a/cat.png`, { token: alice.token }), 404, 'FILE_NOT_FOUND');
+  expectError(t, await request(server, 'GET', `/v1/files/999999/x.png`, { token: alice.token }), 404, 'FILE_NOT_FOUND');
+  expectError(t, await request(server, 'GET', `/v1/files/${file.id}/other.png`, { token: alice.token }), 404, 'FILE_NOT_FOUND');
+  expectError(t, await request(server, 'GET', `/v1/files/${file.id}/a/cat.png`, { token: alice.token }), 404, 'FILE_NOT_FOUND');
 });
 
 t.test('a chat member may download a file once it is attached in the chat', async (t) => {
@@ -223,14 +223,14 @@ t.test('a chat member may download a file once it is attached in the chat', asyn
   t.same(got.bytes, PNG);
   expectError(t, await request(server, 'GET', unsigned(file.url), { token: eve.token }), 404, 'FILE_NOT_FOUND');
 
-  const history = await call(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+  const history = await call(server, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token });
   t.equal((await download(server, history.body[0].files[0].url)).status, 200, 'the url in the history is signed');
 
   // A deleted message takes its files with it, for the other members.
-  await call(server, 'DELETE', `/chats/${chatId}/messages/${sent.body.id}`, { token: alice.token });
+  await call(server, 'DELETE', `/v1/chats/${chatId}/messages/${sent.body.id}`, { token: alice.token });
   expectError(t, await request(server, 'GET', unsigned(file.url), { token: bob.token }), 404, 'FILE_NOT_FOUND');
   t.equal((await download(server, unsigned(file.url), alice.token)).status, 200, 'the uploader keeps it');
-  const after = await call(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+  const after = await call(server, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token });
   t.same(after.body[0].files, [], 'the tombstone has no files');
 });
 
@@ -275,7 +275,7 @@ t.test('a send over REST carries files; the message shows them everywhere it is 
   const sent = await send(alice, chatId, { content: 'two files', files: [second.id, first.id], client_id: 'f-1' });
   t.equal(sent.status, 201);
   t.match(sent.body.files, [
-    { id: second.id, filename: 'two.txt', mime_type: 'text/plain', size_bytes: 5, created_at: RFC3339_MS, url: /^\/files\// },
+    { id: second.id, filename: 'two.txt', mime_type: 'text/plain', size_bytes: 5, created_at: RFC3339_MS, url: /^\/v1\/files\// },
     { id: first.id, filename: 'one.png', mime_type: 'image/png', size_bytes: PNG.length },
   ]);
   t.equal(sent.body.files.length, 2, 'in the order sent');
@@ -287,7 +287,7 @@ t.test('a send over REST carries files; the message shows them everywhere it is 
   const plain = await send(alice, chatId, { content: 'no files' });
   t.same(plain.body.files, [], 'a send without files has none');
 
-  const history = await call(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+  const history = await call(server, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token });
   t.same(history.body.map((m: { files: { id: number }[] }) => m.files.map((f) => f.id)), [[second.id, first.id], []]);
   for (const file of history.body[0].files) t.equal((await download(server, file.url)).status, 200, `${file.filename} opens from the history`);
 
@@ -295,14 +295,14 @@ t.test('a send over REST carries files; the message shows them everywhere it is 
   t.equal(sentAgain.status, 201, 'an empty list is fine');
   const last = await uploaded(server, bob.token, PNG, 'last.png');
   await send(bob, chatId, { content: 'last', files: [last.id] });
-  const chats = await call(server, 'GET', '/chats', { token: alice.token });
+  const chats = await call(server, 'GET', '/v1/chats', { token: alice.token });
   const listed = chats.body.find((c: { id: number }) => c.id === chatId);
-  t.match(listed.last_message, { content: 'last', files: [{ id: last.id, filename: 'last.png', url: /^\/files\// }] }, 'GET /chats last_message');
+  t.match(listed.last_message, { content: 'last', files: [{ id: last.id, filename: 'last.png', url: /^\/v1\/files\// }] }, 'GET /chats last_message');
   t.equal((await download(server, listed.last_message.files[0].url)).status, 200);
-  const one = await call(server, 'GET', `/chats/${chatId}`, { token: alice.token });
+  const one = await call(server, 'GET', `/v1/chats/${chatId}`, { token: alice.token });
   t.same(one.body.last_message.files.map((f: { id: number }) => f.id), [last.id], 'GET /chats/:id last_message');
 
-  const edited = await call(server, 'PATCH', `/chats/${chatId}/messages/${sent.body.id}`, { token: alice.token, body: { content: 'edited' } });
+  const edited = await call(server, 'PATCH', `/v1/chats/${chatId}/messages/${sent.body.id}`, { token: alice.token, body: { content: 'edited' } });
   t.same(edited.body.files.map((f: { id: number }) => f.id), [second.id, first.id], 'an edit keeps the files');
 });
 
@@ -321,7 +321,7 @@ t.test('a send with files of someone else, unknown, repeated or too many is refu
   const ten = await send(alice, chatId, { content: 'ten', files: mine.slice(0, 10).map((f) => f.id) });
   t.equal(ten.status, 201, 'ten is the most');
   t.equal(ten.body.files.length, 10);
-  const history = await call(server, 'GET', `/chats/${chatId}/messages`, { token: alice.token });
+  const history = await call(server, 'GET', `/v1/chats/${chatId}/messages`, { token: alice.token });
   t.same(history.body.map((m: { content: string }) => m.content), ['ten'], 'nothing else was stored');
   expectError(t, await request(server, 'GET', unsigned(bobs.url), { token: alice.token }), 404, 'FILE_NOT_FOUND');
 });
@@ -336,7 +336,7 @@ t.test('a send over the WebSocket carries files; the live frame, the replay and 
   const echo = await aliceSocket.nextOfType('message');
   const live = await bobSocket.nextOfType('message');
   for (const frame of [echo, live]) {
-    t.match(frame, { type: 'message', content: 'over ws', files: [{ id: file.id, filename: 'live.png', mime_type: 'image/png', url: /^\/files\// }] });
+    t.match(frame, { type: 'message', content: 'over ws', files: [{ id: file.id, filename: 'live.png', mime_type: 'image/png', url: /^\/v1\/files\// }] });
   }
   t.equal((await download(server, live.files[0].url)).status, 200, 'the url in the live frame works with no header');
   t.equal((await download(server, unsigned(live.files[0].url), bob.token)).status, 200, 'bob may download it with his token');
@@ -351,7 +351,7 @@ t.test('a send over the WebSocket carries files; the live frame, the replay and 
   aliceSocket.send({ chat_id: chatId, content: 'too many', client_id: 'w-3', files: Array.from({ length: 11 }, (_, i) => i + 1) });
   t.match(await aliceSocket.nextOfType('error'), { code: 'VALIDATION_ERROR', field: 'files', client_id: 'w-3' });
 
-  await call(server, 'PATCH', `/chats/${chatId}/messages/${echo.id}`, { token: alice.token, body: { content: 'edited' } });
+  await call(server, 'PATCH', `/v1/chats/${chatId}/messages/${echo.id}`, { token: alice.token, body: { content: 'edited' } });
   t.match(await bobSocket.nextOfType('message_updated'), { message: { id: echo.id, content: 'edited', files: [{ id: file.id }] } });
 
   const later = await connect(t, server, bob);
@@ -371,7 +371,7 @@ t.test('an upload cut off midway leaves no file behind', async (t) => {
   await once(socket, 'connect');
   const head = '--b\r\nContent-Disposition: form-data; name="file"; filename="cut.bin"\r\n\r\n';
   socket.write(
-    `POST /upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice.token}\r\n` +
+    `POST /v1/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice.token}\r\n` +
       `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n${head}`,
   );
   socket.write(Buffer.alloc(30_000, 'x'));
@@ -398,7 +398,7 @@ t.test('a streamed upload (no Content-Length) over the limit is cut off with 413
       else controller.enqueue(new TextEncoder().encode(next));
     },
   });
-  const res = await fetch(`${small.url}/upload`, {
+  const res = await fetch(`${small.url}/v1/upload`, {
     method: 'POST',
     headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'multipart/form-data; boundary=b' },
     body,

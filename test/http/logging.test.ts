@@ -21,12 +21,12 @@ t.test('tokens and passwords never appear in the log, even at trace level', asyn
   const server = { url: child.url, wsUrl: child.wsUrl } as TestServer;
 
   const password = 'correct horse battery staple';
-  const registered = await request(server, 'POST', '/register', { body: { username: 'quiet', password } });
+  const registered = await request(server, 'POST', '/v1/register', { body: { username: 'quiet', password } });
   t.equal(registered.status, 201);
   const token: string = registered.body.token;
-  await request(server, 'POST', '/login', { body: { username: 'quiet', password: 'wrong but secret-ish' } });
-  await request(server, 'PUT', '/me/password', { token, body: { password: 'another long secret', current_password: password } });
-  await request(server, 'GET', '/me', { token });
+  await request(server, 'POST', '/v1/login', { body: { username: 'quiet', password: 'wrong but secret-ish' } });
+  await request(server, 'PUT', '/v1/me/password', { token, body: { password: 'another long secret', current_password: password } });
+  await request(server, 'GET', '/v1/me', { token });
   const socket = await open(t, `${child.wsUrl}?token=${encodeURIComponent(token)}`);
   await socket.ping();
   await socket.close();
@@ -35,7 +35,7 @@ t.test('tokens and passwords never appear in the log, even at trace level', asyn
   child.process.kill('SIGTERM');
   t.equal(await child.exited, 0);
   const log = child.logs.join('\n');
-  t.ok(log.includes('/ws?token=[redacted]'), 'the WebSocket URL is logged with its token redacted');
+  t.ok(log.includes('/v1/ws?token=[redacted]'), 'the WebSocket URL is logged with its token redacted');
   for (const secret of [token, password, 'another long secret', 'wrong but secret-ish', 'not-a-token']) {
     t.notOk(log.includes(secret), `${secret.slice(0, 12)}… is not in the log`);
   }

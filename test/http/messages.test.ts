@@ -15,7 +15,7 @@ async function chat() {
 }
 
 async function send(session: Session, chatId: number, content: string, clientId?: string) {
-  const res = await call(server, 'POST', `/chats/${chatId}/messages`, {
+  const res = await call(server, 'POST', `/v1/chats/${chatId}/messages`, {
     token: session.token,
     body: clientId === undefined ? { content } : { content, client_id: clientId },
   });
@@ -24,7 +24,7 @@ async function send(session: Session, chatId: number, content: string, clientId?
 }
 
 async function history(session: Session, chatId: number, query = '') {
-  return call(server, 'GET', `/chats/${chatId}/messages${query}`, { token: session.token });
+  return call(server, 'GET', `/v1/chats/${chatId}/messages${query}`, { token: session.token });
 }
 
 const contents = (messages: { content: string }[]) => messages.map((m) => m.content);
@@ -32,7 +32,7 @@ const MESSAGE_KEYS = ['id', 'chat_id', 'sender_id', 'sender', 'content', 'timest
 
 t.test('POST /chats/:chat_id/messages: 201 with the message object', async (t) => {
   const { alice, bob, chatId } = await chat();
-  const res = await call(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'hello bob' } });
+  const res = await call(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'hello bob' } });
   t.equal(res.status, 201);
   t.match(res.body, {
     id: Number,
@@ -50,7 +50,7 @@ t.test('POST /chats/:chat_id/messages: 201 with the message object', async (t) =
   const seen = await history(bob, chatId);
   t.same(seen.body, [res.body], 'the other member finds it in the history as sent');
 
-  const withId = await call(server, 'POST', `/chats/${chatId}/messages`, { token: bob.token, body: { content: 'hi', client_id: 'k-1' } });
+  const withId = await call(server, 'POST', `/v1/chats/${chatId}/messages`, { token: bob.token, body: { content: 'hi', client_id: 'k-1' } });
   t.equal(withId.status, 201);
   t.equal(withId.body.client_id, 'k-1', 'client_id is echoed');
   t.ok(withId.body.id > res.body.id, 'ids increase');
@@ -58,21 +58,21 @@ t.test('POST /chats/:chat_id/messages: 201 with the message object', async (t) =
 
 t.test('a repeated client_id answers with the message stored the first time', async (t) => {
   const { alice, bob, chatId } = await chat();
-  const first = await call(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'once', client_id: 'same' } });
-  const second = await call(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'once', client_id: 'same' } });
+  const first = await call(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'once', client_id: 'same' } });
+  const second = await call(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'once', client_id: 'same' } });
   t.equal(first.status, 201);
   t.ok(second.status === 200 || second.status === 201, 'a success');
   t.same(second.body, first.body, 'the same message');
-  const changed = await call(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'other text', client_id: 'same' } });
+  const changed = await call(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'other text', client_id: 'same' } });
   t.equal(changed.body.id, first.body.id, 'even with other content');
   t.equal(changed.body.content, 'once');
 
   const concurrent = await Promise.all(
-    Array.from({ length: 10 }, () => call(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'burst', client_id: 'burst' } })),
+    Array.from({ length: 10 }, () => call(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'burst', client_id: 'burst' } })),
   );
   t.equal(new Set(concurrent.map((r) => r.body.id)).size, 1, 'concurrent repeats make one message');
 
-  const bobs = await call(server, 'POST', `/chats/${chatId}/messages`, { token: bob.token, body: { content: 'mine', client_id: 'same' } });
+  const bobs = await call(server, 'POST', `/v1/chats/${chatId}/messages`, { token: bob.token, body: { content: 'mine', client_id: 'same' } });
   t.equal(bobs.status, 201);
   t.not(bobs.body.id, first.body.id, "another sender's client_id is its own");
 
@@ -82,7 +82,7 @@ t.test('a repeated client_id answers with the message stored the first time', as
 
 t.test('POST message: content 1 to 4000 characters, client_id 1 to 64', async (t) => {
   const { alice, chatId } = await chat();
-  const longest = await call(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'x'.repeat(4000), client_id: 'c'.repeat(64) } });
+  const longest = await call(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'x'.repeat(4000), client_id: 'c'.repeat(64) } });
   t.equal(longest.status, 201);
   t.equal(longest.body.content.length, 4000);
   const invalid: [unknown, string][] = [
@@ -96,7 +96,7 @@ t.test('POST message: content 1 to 4000 characters, client_id 1 to 64', async (t
     [{ content: 'ok', client_id: 7 }, 'client_id'],
   ];
   for (const [body, field] of invalid) {
-    const res = await call(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body });
+    const res = await call(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body });
     expectError(t, res, 400, 'VALIDATION_ERROR', field);
   }
   t.equal((await history(alice, chatId)).body.length, 1, 'refused sends stored nothing');
@@ -104,9 +104,9 @@ t.test('POST message: content 1 to 4000 characters, client_id 1 to 64', async (t
 
 t.test('POST message: a non-member and a missing chat get 404', async (t) => {
   const { alice, eve, chatId } = await chat();
-  const outsider = await call(server, 'POST', `/chats/${chatId}/messages`, { token: eve.token, body: { content: 'intrude' } });
+  const outsider = await call(server, 'POST', `/v1/chats/${chatId}/messages`, { token: eve.token, body: { content: 'intrude' } });
   expectError(t, outsider, 404, 'CHAT_NOT_FOUND');
-  const missing = await call(server, 'POST', '/chats/999999/messages', { token: eve.token, body: { content: 'void' } });
+  const missing = await call(server, 'POST', '/v1/chats/999999/messages', { token: eve.token, body: { content: 'void' } });
   expectError(t, missing, 404, 'CHAT_NOT_FOUND');
   t.same(outsider.body, missing.body, 'existence is not leaked');
   t.same((await history(alice, chatId)).body, []);
@@ -184,30 +184,30 @@ t.test('GET messages: bad queries are 400, a non-member 404', async (t) => {
   expectError(t, outsider, 404, 'CHAT_NOT_FOUND');
   const missing = await history(eve, 999999);
   t.same(outsider.body, missing.body, 'the same answer as a chat that does not exist');
-  expectError(t, await call(server, 'GET', '/chats/abc/messages', { token: alice.token }), 400, 'VALIDATION_ERROR', 'chat_id');
+  expectError(t, await call(server, 'GET', '/v1/chats/abc/messages', { token: alice.token }), 400, 'VALIDATION_ERROR', 'chat_id');
 });
 
 t.test('PATCH /chats/:chat_id/messages/:id: the sender edits, setting edited_at', async (t) => {
   const { alice, bob, eve, chatId } = await chat();
   const original = await send(alice, chatId, 'draft', 'edit-me');
-  const edited = await call(server, 'PATCH', `/chats/${chatId}/messages/${original.id}`, { token: alice.token, body: { content: 'final' } });
+  const edited = await call(server, 'PATCH', `/v1/chats/${chatId}/messages/${original.id}`, { token: alice.token, body: { content: 'final' } });
   t.equal(edited.status, 200);
   t.match(edited.body, { id: original.id, chat_id: chatId, sender_id: alice.user.id, sender: alice.user.username, content: 'final', timestamp: original.timestamp, client_id: 'edit-me', deleted_at: null, edited_at: RFC3339_MS });
   t.same(edited.body.files, []);
   t.same((await history(bob, chatId)).body, [edited.body], 'the history holds the edit');
 
-  const byOther = await call(server, 'PATCH', `/chats/${chatId}/messages/${original.id}`, { token: bob.token, body: { content: 'hijack' } });
+  const byOther = await call(server, 'PATCH', `/v1/chats/${chatId}/messages/${original.id}`, { token: bob.token, body: { content: 'hijack' } });
   expectError(t, byOther, 403);
-  const byOutsider = await call(server, 'PATCH', `/chats/${chatId}/messages/${original.id}`, { token: eve.token, body: { content: 'hijack' } });
+  const byOutsider = await call(server, 'PATCH', `/v1/chats/${chatId}/messages/${original.id}`, { token: eve.token, body: { content: 'hijack' } });
   expectError(t, byOutsider, 404, 'CHAT_NOT_FOUND');
-  expectError(t, await call(server, 'PATCH', `/chats/${chatId}/messages/999999`, { token: alice.token, body: { content: 'x' } }), 404, 'MESSAGE_NOT_FOUND');
+  expectError(t, await call(server, 'PATCH', `/v1/chats/${chatId}/messages/999999`, { token: alice.token, body: { content: 'x' } }), 404, 'MESSAGE_NOT_FOUND');
   for (const body of [{ content: '' }, { content: 'x'.repeat(4001) }, { content: 5 }, {}]) {
-    expectError(t, await call(server, 'PATCH', `/chats/${chatId}/messages/${original.id}`, { token: alice.token, body }), 400, 'VALIDATION_ERROR', 'content');
+    expectError(t, await call(server, 'PATCH', `/v1/chats/${chatId}/messages/${original.id}`, { token: alice.token, body }), 400, 'VALIDATION_ERROR', 'content');
   }
   t.equal((await history(bob, chatId)).body[0].content, 'final', 'refused edits changed nothing');
 
   const other = await chat();
-  const elsewhere = await call(server, 'PATCH', `/chats/${other.chatId}/messages/${original.id}`, { token: other.alice.token, body: { content: 'x' } });
+  const elsewhere = await call(server, 'PATCH', `/v1/chats/${other.chatId}/messages/${original.id}`, { token: other.alice.token, body: { content: 'x' } });
   expectError(t, elsewhere, 404, 'MESSAGE_NOT_FOUND');
 });
 
@@ -217,12 +217,12 @@ t.test('DELETE /chats/:chat_id/messages/:id: the sender deletes, leaving a tombs
   const doomed = await send(alice, chatId, 'secret');
   const after = await send(bob, chatId, 'after');
 
-  expectError(t, await call(server, 'DELETE', `/chats/${chatId}/messages/${doomed.id}`, { token: bob.token }), 403);
-  expectError(t, await call(server, 'DELETE', `/chats/${chatId}/messages/${doomed.id}`, { token: eve.token }), 404, 'CHAT_NOT_FOUND');
-  expectError(t, await call(server, 'DELETE', `/chats/${chatId}/messages/999999`, { token: alice.token }), 404, 'MESSAGE_NOT_FOUND');
+  expectError(t, await call(server, 'DELETE', `/v1/chats/${chatId}/messages/${doomed.id}`, { token: bob.token }), 403);
+  expectError(t, await call(server, 'DELETE', `/v1/chats/${chatId}/messages/${doomed.id}`, { token: eve.token }), 404, 'CHAT_NOT_FOUND');
+  expectError(t, await call(server, 'DELETE', `/v1/chats/${chatId}/messages/999999`, { token: alice.token }), 404, 'MESSAGE_NOT_FOUND');
   t.equal((await history(bob, chatId)).body[1].content, 'secret', 'refused deletes changed nothing');
 
-  const res = await call(server, 'DELETE', `/chats/${chatId}/messages/${doomed.id}`, { token: alice.token });
+  const res = await call(server, 'DELETE', `/v1/chats/${chatId}/messages/${doomed.id}`, { token: alice.token });
   t.equal(res.status, 204);
   t.equal(res.body, null);
   const rows = (await history(bob, chatId)).body;
@@ -231,8 +231,8 @@ t.test('DELETE /chats/:chat_id/messages/:id: the sender deletes, leaving a tombs
   t.notOk(JSON.stringify(rows).includes('secret'), 'the content is gone');
   t.same(rows[0], keep);
 
-  t.equal((await call(server, 'DELETE', `/chats/${chatId}/messages/${doomed.id}`, { token: alice.token })).status, 204, 'deleting again is fine');
-  const edit = await call(server, 'PATCH', `/chats/${chatId}/messages/${doomed.id}`, { token: alice.token, body: { content: 'revive' } });
+  t.equal((await call(server, 'DELETE', `/v1/chats/${chatId}/messages/${doomed.id}`, { token: alice.token })).status, 204, 'deleting again is fine');
+  const edit = await call(server, 'PATCH', `/v1/chats/${chatId}/messages/${doomed.id}`, { token: alice.token, body: { content: 'revive' } });
   t.ok(edit.status >= 400 && edit.status < 500, 'a deleted message cannot be edited');
   expectError(t, edit, edit.status);
   t.equal((await history(bob, chatId)).body[1].content, null);
@@ -241,17 +241,17 @@ t.test('DELETE /chats/:chat_id/messages/:id: the sender deletes, leaving a tombs
 t.test('POST /chats/:chat_id/read: 204; errors', async (t) => {
   const { alice, bob, eve, chatId } = await chat();
   const message = await send(alice, chatId, 'read me');
-  const ok = await call(server, 'POST', `/chats/${chatId}/read`, { token: bob.token, body: { message_id: message.id } });
+  const ok = await call(server, 'POST', `/v1/chats/${chatId}/read`, { token: bob.token, body: { message_id: message.id } });
   t.equal(ok.status, 204);
   t.equal(ok.body, null);
-  expectError(t, await call(server, 'POST', `/chats/${chatId}/read`, { token: eve.token, body: { message_id: message.id } }), 404, 'CHAT_NOT_FOUND');
-  expectError(t, await call(server, 'POST', '/chats/999999/read', { token: bob.token, body: { message_id: message.id } }), 404, 'CHAT_NOT_FOUND');
-  expectError(t, await call(server, 'POST', `/chats/${chatId}/read`, { token: bob.token, body: { message_id: 999999 } }), 404, 'MESSAGE_NOT_FOUND');
+  expectError(t, await call(server, 'POST', `/v1/chats/${chatId}/read`, { token: eve.token, body: { message_id: message.id } }), 404, 'CHAT_NOT_FOUND');
+  expectError(t, await call(server, 'POST', '/v1/chats/999999/read', { token: bob.token, body: { message_id: message.id } }), 404, 'CHAT_NOT_FOUND');
+  expectError(t, await call(server, 'POST', `/v1/chats/${chatId}/read`, { token: bob.token, body: { message_id: 999999 } }), 404, 'MESSAGE_NOT_FOUND');
   const other = await chat();
   const foreign = await send(other.alice, other.chatId, 'elsewhere');
-  expectError(t, await call(server, 'POST', `/chats/${chatId}/read`, { token: bob.token, body: { message_id: foreign.id } }), 404, 'MESSAGE_NOT_FOUND');
+  expectError(t, await call(server, 'POST', `/v1/chats/${chatId}/read`, { token: bob.token, body: { message_id: foreign.id } }), 404, 'MESSAGE_NOT_FOUND');
   for (const body of [{}, { message_id: 'one' }, { message_id: 0 }]) {
-    expectError(t, await call(server, 'POST', `/chats/${chatId}/read`, { token: bob.token, body }), 400, 'VALIDATION_ERROR', 'message_id');
+    expectError(t, await call(server, 'POST', `/v1/chats/${chatId}/read`, { token: bob.token, body }), 400, 'VALIDATION_ERROR', 'message_id');
   }
 });
 
@@ -259,7 +259,7 @@ t.test('RATE_LIMIT_SEND: 429 with Retry-After and RATE_LIMITED', async (t) => {
   const limited = await startServer(t, { RATE_LIMIT_SEND: '2', RATE_LIMIT_SEND_WINDOW_MS: '600000' });
   const { alice, bob, chatId } = await pair(limited);
   const post = (session: Session, content: string) =>
-    call(limited, 'POST', `/chats/${chatId}/messages`, { token: session.token, body: { content } });
+    call(limited, 'POST', `/v1/chats/${chatId}/messages`, { token: session.token, body: { content } });
   t.equal((await post(alice, 'one')).status, 201);
   t.equal((await post(alice, 'two')).status, 201);
   const third = await post(alice, 'three');
@@ -267,5 +267,5 @@ t.test('RATE_LIMIT_SEND: 429 with Retry-After and RATE_LIMITED', async (t) => {
   t.match(third.headers.get('retry-after'), /^\d+$/, 'Retry-After in seconds');
   t.ok(Number(third.headers.get('retry-after')) >= 1);
   t.equal((await post(bob, 'other sender')).status, 201, 'the limit is per sender');
-  t.same(contents((await call(limited, 'GET', `/chats/${chatId}/messages`, { token: bob.token })).body), ['one', 'two', 'other sender']);
+  t.same(contents((await call(limited, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token })).body), ['one', 'two', 'other sender']);
 });

@@ -33,10 +33,10 @@ t.test('SIGKILL mid-burst: every message exists exactly once, every echo is dura
   };
 
   let { child, server } = await start();
-  const login = async (username: string): Promise<Session> => (await request(server, 'POST', '/login', { body: { username } })).body;
+  const login = async (username: string): Promise<Session> => (await request(server, 'POST', '/v1/login', { body: { username } })).body;
   const alice = await login('alice');
   const bob = await login('bob');
-  const chatId: number = (await request(server, 'POST', '/chats/initiate', { token: alice.token, body: { target_id: bob.user.id } })).body.chat_id;
+  const chatId: number = (await request(server, 'POST', '/v1/chats/initiate', { token: alice.token, body: { target_id: bob.user.id } })).body.chat_id;
 
   const echoed = new Map<string, number>(); // client_id → message id
   let highestSeen = 0;
@@ -83,7 +83,7 @@ t.test('SIGKILL mid-burst: every message exists exactly once, every echo is dura
 
   const stored: { id: number; client_id: string; content: string }[] = [];
   for (let after = 0; ; ) {
-    const page = (await request(server, 'GET', `/chats/${chatId}/messages?after=${after}&limit=200`, { token: bob.token })).body;
+    const page = (await request(server, 'GET', `/v1/chats/${chatId}/messages?after=${after}&limit=200`, { token: bob.token })).body;
     if (page.length === 0) break;
     stored.push(...page);
     after = page.at(-1).id;

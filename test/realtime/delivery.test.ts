@@ -18,7 +18,7 @@ t.test('one client_id sent at once over REST and two sockets stores one message'
   phone.send(send);
   laptop.send(send);
   const rest = await Promise.all(
-    [1, 2, 3].map(() => request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: send })),
+    [1, 2, 3].map(() => request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: send })),
   );
   const id = rest[0]!.body.id;
   t.ok(rest.every((r) => r.status === 201 && r.body.id === id), 'every REST caller gets the same message');
@@ -26,7 +26,7 @@ t.test('one client_id sent at once over REST and two sockets stores one message'
   t.equal((await laptop.nextOfType('message')).id, id);
   const bobMessages = (await bobSocket.settle()).filter((f) => f.type === 'message');
   t.same(bobMessages.map((f) => f.id), [id], 'the other member receives it once');
-  const history = await request(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+  const history = await request(server, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token });
   t.equal(history.body.length, 1, 'one row');
 });
 
@@ -74,12 +74,12 @@ t.test('a receiver that drops mid-burst resumes with nothing lost and nothing tw
 t.test('resume skips chats the user has left', async (t) => {
   const server = await startServer(t);
   const { alice, bob, chatId } = await pair(server);
-  const group = await request(server, 'POST', '/chats', { token: alice.token, body: { name: 'g', members: ['bob'] } });
+  const group = await request(server, 'POST', '/v1/chats', { token: alice.token, body: { name: 'g', members: ['bob'] } });
   const send = (chat: number, content: string) =>
-    request(server, 'POST', `/chats/${chat}/messages`, { token: alice.token, body: { content } });
+    request(server, 'POST', `/v1/chats/${chat}/messages`, { token: alice.token, body: { content } });
   await send(group.body.id, 'group one');
   await send(chatId, 'direct one');
-  await request(server, 'DELETE', `/chats/${group.body.id}/members/${bob.user.id}`, { token: bob.token });
+  await request(server, 'DELETE', `/v1/chats/${group.body.id}/members/${bob.user.id}`, { token: bob.token });
   await send(group.body.id, 'group two');
 
   const socket = await connect(t, server, bob);
@@ -93,7 +93,7 @@ t.test('resume is bounded per call and continues from last_id', async (t) => {
   const server = await startServer(t, { RESUME_MAX_MESSAGES: '5' });
   const { alice, bob, chatId } = await pair(server);
   for (let i = 0; i < 12; i++) {
-    await request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: `m${i}` } });
+    await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: `m${i}` } });
   }
   const socket = await connect(t, server, bob);
   const collectResumed = async (after: number) => {
@@ -160,7 +160,7 @@ t.test('a reader that never reads is closed with 1013 while the others keep rece
   }
   while (delivered < TOTAL) await new Promise((r) => setTimeout(r, 5));
   t.equal(delivered, TOTAL, 'the healthy socket received every message');
-  const bobSockets = [...server.app.realtime.hub.connections()].filter((c) => c.user?.id === bob.user.id);
+  const bobSockets = [...server.app.realtime.hub.subscribers()].filter((c) => c.user?.id === bob.user.id);
   t.equal(bobSockets.length, 1, 'the slow socket is out of the hub: nothing more is queued for it');
   slowTcp.resume();
   t.equal((await slow.closed).code, 1013);
@@ -178,7 +178,7 @@ t.test('the per-user send rate limit answers RATE_LIMITED and keeps the socket',
   t.equal(limited.length, 2);
   t.match(limited[0], { code: 'RATE_LIMITED', client_id: String, retry_after_ms: Number });
   await socket.ping();
-  const rest = await request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'x' } });
+  const rest = await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'x' } });
   t.equal(rest.status, 429);
   t.match(rest.body, { code: 'RATE_LIMITED' });
   t.ok(Number(rest.headers.get('retry-after')) >= 1, 'Retry-After in seconds');
@@ -255,7 +255,7 @@ t.test('over REST, a send whose flush fails answers 503 STORE_UNAVAILABLE; sent 
   const { alice, bob, chatId } = await pair(server);
   const bobSocket = await connect(t, server, bob);
   const flushes = holdFlushes(t);
-  const post = (client_id: string) => request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'maybe', client_id } });
+  const post = (client_id: string) => request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'maybe', client_id } });
   const send = () => post('r1');
   const before = post('r0');
   await until(() => flushes.waiting === 1, 'the first flush');
@@ -264,7 +264,7 @@ t.test('over REST, a send whose flush fails answers 503 STORE_UNAVAILABLE; sent 
   t.match(await bobSocket.nextOfType('message'), { id: first.id });
   // Alice's other chat has a message after it: the refused send must not make this one the latest.
   const { chatId: otherChat } = await pair(server, 'alice', 'carol');
-  const other = request(server, 'POST', `/chats/${otherChat}/messages`, { token: alice.token, body: { content: 'hi carol', client_id: 'c0' } });
+  const other = request(server, 'POST', `/v1/chats/${otherChat}/messages`, { token: alice.token, body: { content: 'hi carol', client_id: 'c0' } });
   await until(() => flushes.waiting === 1, 'the other chat\'s flush');
   flushes.release();
   t.equal((await other).status, 201);
@@ -276,9 +276,9 @@ t.test('over REST, a send whose flush fails answers 503 STORE_UNAVAILABLE; sent 
   t.equal(answer.status, 503);
   t.match(answer.body, { code: 'STORE_UNAVAILABLE', error: String });
   t.same((await bobSocket.settle()).filter((f) => f.type === 'message'), [], 'nothing delivered');
-  const chat = await request(server, 'GET', `/chats/${chatId}`, { token: bob.token });
+  const chat = await request(server, 'GET', `/v1/chats/${chatId}`, { token: bob.token });
   t.equal(chat.body.last_message?.id, first.id, 'the chat shows its last confirmed message');
-  const chats = await request(server, 'GET', '/chats', { token: alice.token });
+  const chats = await request(server, 'GET', '/v1/chats', { token: alice.token });
   t.same(chats.body.map((c: { id: number }) => c.id), [otherChat, chatId], 'and is ordered by it');
 
   const again = send();

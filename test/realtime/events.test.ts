@@ -3,9 +3,9 @@ import { login, pair, request, startServer, type TestServer } from '../helpers/s
 import { connect } from '../helpers/ws-client.js';
 
 const send = (server: TestServer, token: string, chatId: number, content: string) =>
-  request(server, 'POST', `/chats/${chatId}/messages`, { token, body: { content } }).then((r) => r.body);
+  request(server, 'POST', `/v1/chats/${chatId}/messages`, { token, body: { content } }).then((r) => r.body);
 const unread = async (server: TestServer, token: string, chatId: number) =>
-  (await request(server, 'GET', '/chats', { token })).body.find((c: { id: number }) => c.id === chatId).unread_count;
+  (await request(server, 'GET', '/v1/chats', { token })).body.find((c: { id: number }) => c.id === chatId).unread_count;
 
 t.test('read markers: forward only, unread counts, read frames to the other members', async (t) => {
   const server = await startServer(t);
@@ -22,10 +22,10 @@ t.test('read markers: forward only, unread counts, read frames to the other memb
   t.same(await aliceSocket.nextOfType('read'), { type: 'read', chat_id: chatId, user_id: bob.user.id, message_id: m2.id });
   t.equal(await unread(server, bob.token, chatId), 1);
 
-  const back = await request(server, 'POST', `/chats/${chatId}/read`, { token: bob.token, body: { message_id: m1.id } });
+  const back = await request(server, 'POST', `/v1/chats/${chatId}/read`, { token: bob.token, body: { message_id: m1.id } });
   t.equal(back.status, 204);
   t.equal(await unread(server, bob.token, chatId), 1, 'the marker never moves back');
-  await request(server, 'POST', `/chats/${chatId}/read`, { token: bob.token, body: { message_id: m3.id } });
+  await request(server, 'POST', `/v1/chats/${chatId}/read`, { token: bob.token, body: { message_id: m3.id } });
   t.equal((await aliceSocket.nextOfType('read')).message_id, m3.id);
   t.equal(await unread(server, bob.token, chatId), 0);
 
@@ -36,7 +36,7 @@ t.test('read markers: forward only, unread counts, read frames to the other memb
   const reply = await send(server, bob.token, chatId, 'reply');
   t.equal(await unread(server, bob.token, chatId), 0, 'sending marks the chat read up to the sent message');
   t.equal(await unread(server, alice.token, chatId), 1);
-  const mine = await request(server, 'POST', `/chats/${chatId}/read`, { token: alice.token, body: { message_id: reply.id + 100 } });
+  const mine = await request(server, 'POST', `/v1/chats/${chatId}/read`, { token: alice.token, body: { message_id: reply.id + 100 } });
   t.equal(mine.status, 404, 'a message that is not in the chat');
 });
 
@@ -73,9 +73,9 @@ t.test('presence: first socket online, last socket offline, only to users sharin
   const online = await bobSocket.nextOfType('presence');
   t.match(online, { type: 'presence', user_id: alice.user.id, online: true, last_seen_at: String });
   const second = await connect(t, server, alice);
-  const user = (await request(server, 'GET', `/users/${alice.user.id}`, { token: bob.token })).body;
+  const user = (await request(server, 'GET', `/v1/users/${alice.user.id}`, { token: bob.token })).body;
   t.match(user, { online: true, last_seen_at: String });
-  const chats = (await request(server, 'GET', '/chats', { token: bob.token })).body;
+  const chats = (await request(server, 'GET', '/v1/chats', { token: bob.token })).body;
   t.match(chats[0].members.find((m: { id: number }) => m.id === alice.user.id), { online: true });
 
   await first.close();
@@ -83,7 +83,7 @@ t.test('presence: first socket online, last socket offline, only to users sharin
   t.same((await bobSocket.settle()).filter((f) => f.type === 'presence'), [], 'still online while one socket remains');
   await second.close();
   t.match(await bobSocket.nextOfType('presence'), { user_id: alice.user.id, online: false, last_seen_at: String });
-  t.equal((await request(server, 'GET', `/users/${alice.user.id}`, { token: bob.token })).body.online, false);
+  t.equal((await request(server, 'GET', `/v1/users/${alice.user.id}`, { token: bob.token })).body.online, false);
   t.same((await strangerSocket.settle()).filter((f) => f.type === 'presence'), [], 'no presence frames to strangers');
 });
 
@@ -109,24 +109,24 @@ t.test('edits and deletes: the sender only, frames to every member, tombstones i
   await aliceSocket.nextOfType('message');
   await bobSocket.nextOfType('message');
 
-  const forbidden = await request(server, 'PATCH', `/chats/${chatId}/messages/${message.id}`, { token: bob.token, body: { content: 'mine now' } });
+  const forbidden = await request(server, 'PATCH', `/v1/chats/${chatId}/messages/${message.id}`, { token: bob.token, body: { content: 'mine now' } });
   t.equal(forbidden.status, 403);
-  t.equal((await request(server, 'DELETE', `/chats/${chatId}/messages/${message.id}`, { token: bob.token })).status, 403);
+  t.equal((await request(server, 'DELETE', `/v1/chats/${chatId}/messages/${message.id}`, { token: bob.token })).status, 403);
 
-  const edited = await request(server, 'PATCH', `/chats/${chatId}/messages/${message.id}`, { token: alice.token, body: { content: 'fixed' } });
+  const edited = await request(server, 'PATCH', `/v1/chats/${chatId}/messages/${message.id}`, { token: alice.token, body: { content: 'fixed' } });
   t.equal(edited.status, 200);
   t.match(edited.body, { id: message.id, content: 'fixed', edited_at: String, deleted_at: null });
   for (const socket of [aliceSocket, bobSocket]) {
     t.same(await socket.nextOfType('message_updated'), { type: 'message_updated', message: edited.body });
   }
 
-  t.equal((await request(server, 'DELETE', `/chats/${chatId}/messages/${message.id}`, { token: alice.token })).status, 204);
+  t.equal((await request(server, 'DELETE', `/v1/chats/${chatId}/messages/${message.id}`, { token: alice.token })).status, 204);
   for (const socket of [aliceSocket, bobSocket]) {
     t.same(await socket.nextOfType('message_deleted'), { type: 'message_deleted', chat_id: chatId, id: message.id });
   }
-  const history = (await request(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token })).body;
+  const history = (await request(server, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token })).body;
   t.match(history, [{ id: message.id, content: null, deleted_at: String }]);
-  const again = await request(server, 'PATCH', `/chats/${chatId}/messages/${message.id}`, { token: alice.token, body: { content: 'back' } });
+  const again = await request(server, 'PATCH', `/v1/chats/${chatId}/messages/${message.id}`, { token: alice.token, body: { content: 'back' } });
   t.equal(again.status, 409, 'a tombstone cannot be edited');
 });
 
@@ -139,17 +139,17 @@ t.test('chat events: started, created, members added and removed', async (t) => 
   const bobSocket = await connect(t, server, bob);
   const carolSocket = await connect(t, server, carol);
 
-  const direct = await request(server, 'POST', '/chats/initiate', { token: alice.token, body: { target_username: 'bob' } });
+  const direct = await request(server, 'POST', '/v1/chats/initiate', { token: alice.token, body: { target_username: 'bob' } });
   for (const socket of [aliceSocket, bobSocket]) {
     t.match(await socket.nextOfType('chat'), { type: 'chat', chat: { id: direct.body.chat_id, chat_type: 'direct' } });
   }
-  await request(server, 'POST', '/chats/initiate', { token: bob.token, body: { target_username: 'alice' } });
+  await request(server, 'POST', '/v1/chats/initiate', { token: bob.token, body: { target_username: 'alice' } });
   t.same((await bobSocket.settle()).filter((f) => f.type === 'chat'), [], 'no event when the chat already existed');
 
-  const group = (await request(server, 'POST', '/chats', { token: alice.token, body: { name: 'trio', members: ['bob'] } })).body;
+  const group = (await request(server, 'POST', '/v1/chats', { token: alice.token, body: { name: 'trio', members: ['bob'] } })).body;
   for (const socket of [aliceSocket, bobSocket]) t.match(await socket.nextOfType('chat'), { chat: { id: group.id, name: 'trio' } });
 
-  await request(server, 'POST', `/chats/${group.id}/members`, { token: bob.token, body: { username: 'carol' } });
+  await request(server, 'POST', `/v1/chats/${group.id}/members`, { token: bob.token, body: { username: 'carol' } });
   for (const socket of [aliceSocket, bobSocket, carolSocket]) {
     const { chat } = await socket.nextOfType('chat');
     t.same(chat.participants.sort(), [alice.user.id, bob.user.id, carol.user.id].sort());
@@ -159,7 +159,7 @@ t.test('chat events: started, created, members added and removed', async (t) => 
   await send(server, alice.token, group.id, 'before');
   await bobSocket.nextOfType('message');
   await carolSocket.nextOfType('message');
-  const removed = await request(server, 'DELETE', `/chats/${group.id}/members/${bob.user.id}`, { token: alice.token });
+  const removed = await request(server, 'DELETE', `/v1/chats/${group.id}/members/${bob.user.id}`, { token: alice.token });
   t.equal(removed.status, 204);
   const last = await bobSocket.nextOfType('chat');
   t.notOk(last.chat.participants.includes(bob.user.id));
@@ -168,8 +168,8 @@ t.test('chat events: started, created, members added and removed', async (t) => 
   carolSocket.send({ type: 'typing', chat_id: group.id });
   t.match(await carolSocket.nextOfType('message'), { content: 'after' });
   t.same(await bobSocket.settle(), [], 'no events after removal');
-  t.equal((await request(server, 'GET', `/chats/${group.id}`, { token: bob.token })).status, 404);
-  t.equal((await request(server, 'GET', `/chats/${group.id}/messages`, { token: bob.token })).status, 404);
+  t.equal((await request(server, 'GET', `/v1/chats/${group.id}`, { token: bob.token })).status, 404);
+  t.equal((await request(server, 'GET', `/v1/chats/${group.id}/messages`, { token: bob.token })).status, 404);
   bobSocket.send({ chat_id: group.id, content: 'let me back' });
   t.match(await bobSocket.next(), { type: 'error', code: 'CHAT_NOT_FOUND' });
 });
@@ -178,11 +178,11 @@ t.test('GET /chats: latest activity first, with last_message', async (t) => {
   const server = await startServer(t);
   const { alice, chatId: withBob } = await pair(server);
   await login(server, 'carol');
-  const withCarol = (await request(server, 'POST', '/chats/initiate', { token: alice.token, body: { target_username: 'carol' } })).body.chat_id;
-  let chats = (await request(server, 'GET', '/chats', { token: alice.token })).body;
+  const withCarol = (await request(server, 'POST', '/v1/chats/initiate', { token: alice.token, body: { target_username: 'carol' } })).body.chat_id;
+  let chats = (await request(server, 'GET', '/v1/chats', { token: alice.token })).body;
   t.same(chats.map((c: { id: number }) => c.id), [withCarol, withBob], 'the newest chat first');
   await send(server, alice.token, withBob, 'bump');
-  chats = (await request(server, 'GET', '/chats', { token: alice.token })).body;
+  chats = (await request(server, 'GET', '/v1/chats', { token: alice.token })).body;
   t.same(chats.map((c: { id: number }) => c.id), [withBob, withCarol], 'a new message moves its chat up');
   t.match(chats[0].last_message, { content: 'bump', sender: 'alice' });
   t.equal(chats[1].last_message, null);

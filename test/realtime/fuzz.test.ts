@@ -86,16 +86,16 @@ t.test(`${RUNS} random WebSocket frames: each answered, the socket stays open`, 
 });
 
 const routes: [method: string, path: (chatId: number) => string][] = [
-  ['POST', () => '/login'],
-  ['POST', () => '/register'],
-  ['PATCH', () => '/me'],
-  ['PUT', () => '/me/password'],
-  ['POST', () => '/chats/initiate'],
-  ['POST', () => '/chats'],
-  ['POST', (id) => `/chats/${id}/members`],
-  ['POST', (id) => `/chats/${id}/messages`],
-  ['PATCH', (id) => `/chats/${id}/messages/1`],
-  ['POST', (id) => `/chats/${id}/read`],
+  ['POST', () => '/v1/login'],
+  ['POST', () => '/v1/register'],
+  ['PATCH', () => '/v1/me'],
+  ['PUT', () => '/v1/me/password'],
+  ['POST', () => '/v1/chats/initiate'],
+  ['POST', () => '/v1/chats'],
+  ['POST', (id) => `/v1/chats/${id}/members`],
+  ['POST', (id) => `/v1/chats/${id}/messages`],
+  ['PATCH', (id) => `/v1/chats/${id}/messages/1`],
+  ['POST', (id) => `/v1/chats/${id}/read`],
 ];
 
 t.test(`${RUNS} random REST bodies: never a 500, always {error, code} on 4xx`, async (t) => {

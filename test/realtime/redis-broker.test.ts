@@ -17,7 +17,7 @@ if (!redisUrl) {
 
     const alice = await login(one, 'alice');
     const bob = await login(two, 'bob');
-    const started = await request(two, 'POST', '/chats/initiate', { token: bob.token, body: { target_username: 'alice' } });
+    const started = await request(two, 'POST', '/v1/chats/initiate', { token: bob.token, body: { target_username: 'alice' } });
     const chatId = started.body.chat_id;
     const aliceSocket = await connect(t, one, alice);
     const bobOnOne = await connect(t, one, bob);
@@ -32,7 +32,7 @@ if (!redisUrl) {
 
     bobOnTwo.send({ type: 'typing', chat_id: chatId });
     t.match(await aliceSocket.nextOfType('typing'), { user_id: bob.user.id });
-    const rest = await request(two, 'POST', `/chats/${chatId}/messages`, { token: bob.token, body: { content: 'via two' } });
+    const rest = await request(two, 'POST', `/v1/chats/${chatId}/messages`, { token: bob.token, body: { content: 'via two' } });
     t.match(await aliceSocket.nextOfType('message'), { id: rest.body.id, content: 'via two' });
   });
 

@@ -55,7 +55,7 @@ t.test("a message reaches both of bob's sockets and alice's own", async (t) => {
     t.match(frame, { type: 'message', chat_id: chatId, sender_id: alice.user.id, sender: 'alice', content: 'hi bob', client_id: 'c-1', files: [] });
     t.equal(frame.id, frames[0]!.id);
   }
-  const history = await request(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+  const history = await request(server, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token });
   t.same(history.body.map((m: { id: number }) => m.id), [frames[0]!.id]);
 });
 
@@ -74,7 +74,7 @@ t.test("a non-member's send gets an error frame and stores nothing", async (t) =
   const socket = await connect(t, server, carol);
   socket.send({ chat_id: chatId, content: 'let me in', client_id: 'x' });
   t.match(await socket.next(), { type: 'error', code: 'CHAT_NOT_FOUND', client_id: 'x' });
-  const history = await request(server, 'GET', `/chats/${chatId}/messages`, { token: alice.token });
+  const history = await request(server, 'GET', `/v1/chats/${chatId}/messages`, { token: alice.token });
   t.same(history.body, []);
 });
 
@@ -114,7 +114,7 @@ t.test('a client that only listens (never sends a frame) still receives every me
   const { alice, bob, chatId } = await pair(server);
   // Opened and left alone: the initial hold (which waits for a possible resume) must end by itself.
   const listener = await open(t, server.wsUrl, { authorization: `Bearer ${bob.token}` });
-  const sent = await request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'for a listener' } });
+  const sent = await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'for a listener' } });
   t.same(await listener.nextOfType('message', 3000), { type: 'message', ...sent.body });
 });
 
@@ -139,7 +139,7 @@ t.test('REST sends are delivered like WebSocket sends', async (t) => {
   const { alice, bob, chatId } = await pair(server);
   const bobSocket = await connect(t, server, bob);
   const aliceSocket = await connect(t, server, alice);
-  const res = await request(server, 'POST', `/chats/${chatId}/messages`, { token: alice.token, body: { content: 'over rest' } });
+  const res = await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'over rest' } });
   t.equal(res.status, 201);
   t.same(await bobSocket.nextOfType('message'), { type: 'message', ...res.body });
   t.same(await aliceSocket.nextOfType('message'), { type: 'message', ...res.body });
@@ -178,7 +178,7 @@ t.test('one batch of new sends and a repeat of a stored client_id: each new send
   const fresh = ['a', 'b', 'c'].map((content) => byContent.get(content)!);
   t.ok(fresh.every((m, i) => m && m.id > stored.id && (i === 0 || m.id > fresh[i - 1]!.id)), 'new ids, in the order sent');
   t.same(fresh.map((m) => m.client_id), [null, 'k2', null]);
-  const history = await request(server, 'GET', `/chats/${chatId}/messages`, { token: bob.token });
+  const history = await request(server, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token });
   t.same(
     history.body.map((m: Frame) => [m.id, m.content]),
     [stored, ...fresh].map((m) => [m.id, m.content]),

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Principal } from '../auth/plugin.js';
+import type { Encoder, Outbound } from '../realtime/events.js';
+import type { Subscriber } from '../realtime/hub.js';
 
 export const CloseCode = {
   GOING_AWAY: 1001,
@@ -10,14 +12,13 @@ export const CloseCode = {
 } as const;
 
 /**
- * One client socket. Its outbound backlog is bounded: a reader too slow for its share is closed
- * with 1013 rather than held in memory or allowed to delay anyone else.
+ * One client socket, which receives events in its surface's dialect. Its outbound backlog is
+ * bounded: a reader too slow for its share is closed with 1013 rather than held in memory or
+ * allowed to delay anyone else.
  */
-export class Connection {
+export class Connection implements Subscriber {
   user: Principal | null = null;
   lastActivity = Date.now();
-  /** Message ids up to this one were delivered before this socket joined the hub; resume replays them. */
-  liveFrom = 0;
   /** Frames that arrive while a resume replays, sent after it so that each chat stays in id order. */
   private held: string[] | null = null;
   private heldBytes = 0;
@@ -28,6 +29,7 @@ export class Connection {
 
   constructor(
     readonly socket: WebSocket,
+    private readonly encoder: Encoder,
     private readonly maxBacklogBytes: number,
     /** Called once when the server starts closing the socket, long before a slow peer completes the close. */
     private readonly onClosing: (conn: Connection) => void = () => {},
@@ -35,6 +37,16 @@ export class Connection {
 
   get open(): boolean {
     return !this.closing && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  receive(outbound: Outbound): void {
+    const frame = outbound.frameFor(this.encoder);
+    if (frame !== null) this.send(frame);
+  }
+
+  heartbeat(deadline: number): void {
+    if (this.lastActivity < deadline) this.socket.terminate();
+    else if (this.open) this.socket.ping();
   }
 
   send(frame: string): void {
@@ -45,10 +57,6 @@ export class Connection {
       return;
     }
     this.write(frame);
-  }
-
-  sendJson(payload: object): void {
-    this.send(JSON.stringify(payload));
   }
 
   /** Written at once, ahead of held frames: the replay itself. */

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Message } from '../../src/http/schemas.js';
-import { messageFrameJson } from '../../src/messages/model.js';
+import { messageFrameJson } from '../../src/gateway/dialects/native.js';
 
 const base: Message = {
   id: 42,
@@ -24,8 +24,8 @@ t.test('messageFrameJson writes exactly what JSON.stringify writes for the messa
     {
       ...base,
       files: [
-        { id: 1, url: '/files/1/a%20b.png?expires=1&sig=x', filename: 'a b.png', mime_type: 'image/png', size_bytes: 10, created_at: base.timestamp },
-        { id: 2, url: '/files/2/c.txt?expires=1&sig=y', filename: 'c "q".txt', mime_type: 'text/plain', size_bytes: 0, created_at: base.timestamp },
+        { id: 1, url: '/v1/files/1/a%20b.png?expires=1&sig=x', filename: 'a b.png', mime_type: 'image/png', size_bytes: 10, created_at: base.timestamp },
+        { id: 2, url: '/v1/files/2/c.txt?expires=1&sig=y', filename: 'c "q".txt', mime_type: 'text/plain', size_bytes: 0, created_at: base.timestamp },
       ],
     },
   ];

@@ -1,0 +1,203 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Principal } from '../auth/plugin.js';
+import { AppError } from '../errors.js';
+import type { MessageService } from '../messages/service.js';
+import { Outbound } from '../realtime/events.js';
+import type { Realtime } from '../realtime/realtime.js';
+import { CloseCode, Connection } from './connection.js';
+import { isRefusal, type Command, type Dialect, type Frame, type Refusal } from './dialect.js';
+import { identifyFrame, type IdentifyFrame } from './identify.js';
+import { SerialQueue } from './serial-queue.js';
+
+/**
+ * A new socket of a dialect that resumes holds live frames until its first frame is handled (or
+ * this long): a client that resumes at once then gets the replay before anything newer, so each
+ * chat stays in id order.
+ */
+const INITIAL_HOLD_MS = 1000;
+
+/** What every session shares. */
+export interface GatewayContext {
+  realtime: Realtime;
+  messages: MessageService;
+  verifyToken: (token: string) => Promise<Principal>;
+  /** False once the server is shutting down: sends are refused. */
+  accepting: () => boolean;
+  limits: { maxBacklogBytes: number; identifyTimeoutMs: number; resumeMaxMessages: number };
+}
+
+/**
+ * One socket from upgrade to close: authentication (on the upgrade, or IDENTIFY), the initial
+ * hold, resume, and every client frame handled in the order it was sent, in its surface's dialect.
+ */
+export class Session {
+  private readonly conn: Connection;
+  private readonly queue = new SerialQueue();
+  private identifyTimer: NodeJS.Timeout | null = null;
+  private identifying = false;
+  private holdTimer: NodeJS.Timeout | null = null;
+  /** Message ids up to this one were delivered before this socket joined the hub; resume replays them. */
+  private liveFrom = 0;
+
+  constructor(
+    socket: WebSocket,
+    private readonly dialect: Dialect,
+    private readonly ctx: GatewayContext,
+    private readonly log: FastifyBaseLogger,
+    principal: Principal | undefined,
+  ) {
+    const conn = new Connection(socket, dialect, ctx.limits.maxBacklogBytes, () => ctx.realtime.detach(conn));
+    this.conn = conn;
+    // Listeners first, before anything that awaits, so that no early frame is missed.
+    socket.on('message', (data, isBinary) => {
+      conn.lastActivity = Date.now();
+      let frame: unknown;
+      try {
+        frame = JSON.parse(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString());
+      } catch {
+        return this.refuse({ code: 'INVALID_JSON', message: 'The frame is not valid JSON' });
+      }
+      if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
+        return this.refuse({ code: 'INVALID_FRAME', message: 'A frame must be a JSON object' });
+      }
+      this.onFrame(frame as Frame);
+    });
+    socket.on('pong', () => {
+      conn.lastActivity = Date.now();
+    });
+    socket.on('close', () => {
+      if (this.identifyTimer) clearTimeout(this.identifyTimer);
+      if (this.holdTimer) clearTimeout(this.holdTimer);
+      ctx.realtime.detach(conn);
+    });
+
+    if (principal) {
+      conn.user = principal;
+      this.goLive();
+    } else {
+      this.identifyTimer = setTimeout(
+        () => conn.close(CloseCode.UNAUTHORIZED, 'No IDENTIFY within the time allowed'),
+        ctx.limits.identifyTimeoutMs,
+      );
+    }
+  }
+
+  private goLive(): void {
+    this.liveFrom = this.ctx.realtime.hub.lastMessageId;
+    this.ctx.realtime.attach(this.conn);
+    if (!this.dialect.resumes) return;
+    this.conn.hold();
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      this.conn.release();
+    }, INITIAL_HOLD_MS);
+  }
+
+  /** The first frame ends the initial hold; a resume ends it itself, after its replay. */
+  private endInitialHold(resuming: boolean): void {
+    if (this.holdTimer === null) return;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    if (!resuming) this.conn.release();
+  }
+
+  private onFrame(frame: Frame): void {
+    if (frame.op !== undefined) {
+      if (frame.op === 'IDENTIFY') {
+        this.identifying = true;
+        return this.queue.run(() => this.identify(frame).finally(() => (this.identifying = false)));
+      }
+      return this.refuse({ code: 'UNKNOWN_OP', message: `Unknown op ${JSON.stringify(frame.op)}` }, frame);
+    }
+    const user = this.conn.user;
+    // Frames right behind an IDENTIFY wait for its answer rather than being refused.
+    if (!user && this.identifying) return this.queue.run(() => this.onFrame(frame));
+    if (!user) return this.refuse({ code: 'NOT_IDENTIFIED', message: 'Send {"op":"IDENTIFY","d":{"token":"…"}} first' }, frame);
+    const command = this.dialect.decode(frame);
+    if (isRefusal(command)) {
+      this.endInitialHold(false);
+      return this.refuse(command, frame);
+    }
+    this.endInitialHold(command.type === 'resume');
+    this.queue.run(() => {
+      try {
+        const result = this.handle(command, user);
+        // A command done at once (a send) returns no promise: the queue then makes none.
+        if (result instanceof Promise) return result.catch(this.fail(frame));
+      } catch (err) {
+        this.fail(frame)(err);
+      }
+    });
+  }
+
+  private handle(command: Command, user: Principal): void | Promise<void> {
+    const { messages } = this.ctx;
+    switch (command.type) {
+      case 'send':
+        return this.send(command, user);
+      case 'typing':
+        return messages.typing(user, command.chatId);
+      case 'read':
+        return messages.markRead(user, command.chatId, command.messageId);
+      case 'resume':
+        return this.resume(command.after, user);
+      case 'ping':
+        return this.conn.send('{"type":"pong"}');
+    }
+  }
+
+  private send({ chatId, content, clientId, fileIds }: Extract<Command, { type: 'send' }>, user: Principal): void {
+    // The error that answers a refused send names its client_id.
+    const frame = clientId === null ? undefined : { client_id: clientId };
+    if (!this.ctx.accepting()) {
+      return this.refuse({ code: 'SHUTTING_DOWN', message: 'The server is restarting: send again after reconnecting' }, frame);
+    }
+    // Submitted at once (not awaited) so that a socket can keep many sends in flight, in order.
+    this.ctx.messages.send(user, chatId, content, clientId, fileIds).then(({ message, duplicate }) => {
+      // A new message reaches the sender's sockets with everyone else's; a repeat only this one.
+      if (duplicate) this.conn.receive(new Outbound({ type: 'message', message }));
+    }, this.fail(frame));
+  }
+
+  private async resume(after: number, user: Principal): Promise<void> {
+    const max = this.ctx.limits.resumeMaxMessages;
+    this.conn.hold();
+    try {
+      const messages = await this.ctx.messages.replay(user.id, after, this.liveFrom, max + 1);
+      const complete = messages.length <= max;
+      const replayed = messages.slice(0, max);
+      for (const message of replayed) this.conn.write(this.dialect.encode({ type: 'message', message })!);
+      this.conn.write(JSON.stringify({ type: 'resumed', last_id: replayed.at(-1)?.id ?? after, complete }));
+    } finally {
+      this.conn.release();
+    }
+  }
+
+  private async identify(frame: Frame): Promise<void> {
+    const { conn } = this;
+    if (conn.user) return this.refuse({ code: 'ALREADY_IDENTIFIED', message: 'This socket is already authenticated' }, frame);
+    if (identifyFrame(frame) !== null) return conn.close(CloseCode.UNAUTHORIZED, 'IDENTIFY needs d.token');
+    try {
+      conn.user = await this.ctx.verifyToken((frame as IdentifyFrame).d.token);
+    } catch {
+      return conn.close(CloseCode.UNAUTHORIZED, 'Invalid token');
+    }
+    if (this.identifyTimer) clearTimeout(this.identifyTimer);
+    if (!conn.open) return;
+    this.goLive();
+    conn.write(JSON.stringify({ op: 'READY', d: { user_id: conn.user.id } }));
+  }
+
+  private refuse(refusal: Refusal, frame?: Frame): void {
+    this.dialect.refuse(this.conn, refusal, frame, this.log);
+  }
+
+  private fail(frame: Frame | undefined) {
+    return (err: unknown) => {
+      if (err instanceof AppError) return this.refuse({ code: err.code, message: err.message, details: err.details }, frame);
+      this.log.error({ err }, 'websocket frame failed');
+      this.refuse({ code: 'INTERNAL_ERROR', message: 'Internal server error' }, frame);
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import type { Chat, Message } from '../http/schemas.js';
+
+/**
+ * What the server tells users' sockets, in the native surface's words. Each surface's dialect
+ * writes it its own way, or not at all where its clients cannot decode it.
+ */
+export type ServerEvent =
+  | { type: 'message'; message: Message }
+  | { type: 'message_updated'; message: Message }
+  | { type: 'message_deleted'; chat_id: number; id: number }
+  | { type: 'typing'; chat_id: number; user_id: number; username: string }
+  | { type: 'read'; chat_id: number; user_id: number; message_id: number }
+  | { type: 'presence'; user_id: number; online: boolean; last_seen_at: string }
+  | { type: 'chat'; chat: Chat };
+
+/** One dialect's way of writing events as frames. */
+export interface Encoder {
+  /** Small and unique per dialect: where its frame is kept in each `Outbound`. */
+  readonly slot: number;
+  /** The frame, or null for an event this dialect's clients do not receive. */
+  encode(event: ServerEvent): string | null;
+}
+
+/** An event on its way to sockets: written once per dialect that has a socket for it, not once per socket. */
+export class Outbound {
+  private readonly frames: (string | null)[] = [];
+
+  constructor(readonly event: ServerEvent) {}
+
+  frameFor(encoder: Encoder): string | null {
+    const cached = this.frames[encoder.slot];
+    if (cached !== undefined) return cached;
+    return (this.frames[encoder.slot] = encoder.encode(this.event));
+  }
+}
