@@ -116,8 +116,8 @@ async function nativeApi(app: FastifyInstance): Promise<void> {
 }
 
 /**
- * Per client address: /login and /register share one budget, every other route shares another
- * (limits of 0 are off). Checked first, before the token.
+ * Per client address: the routes that check passwords (every surface's) share one budget, every
+ * other route shares another (limits of 0 are off). Checked first, before the token.
  */
 async function registerRateLimits(app: FastifyInstance, config: Config): Promise<void> {
   const { auth, authWindowMs, api, apiWindowMs } = config.rateLimits;
