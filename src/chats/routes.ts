@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { badRequest } from '../errors.js';
 import { Chat, ChatIdParams, errors, Id } from '../http/schemas.js';
-import { AddMemberBody, CreateGroupBody, InitiateBody } from './schemas.js';
+import { AddMemberBody, CreateGroupBody, InitiateBody, oneOf } from './schemas.js';
 
 const chatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { chatService, chatQueries } = app;
@@ -95,14 +94,5 @@ const chatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 };
-
-/** The user that a one-of-two body names (the id when both are given). */
-function oneOf(id: number | undefined, username: string | undefined, names: [id: string, username: string]) {
-  const ref = id ?? username;
-  if (ref === undefined) {
-    throw badRequest('VALIDATION_ERROR', `${names[1]} or ${names[0]} is required`, { field: names[1] });
-  }
-  return ref;
-}
 
 export default chatsRoutes;

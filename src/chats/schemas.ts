@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { badRequest } from '../errors.js';
 import { Id } from '../http/schemas.js';
 import { Username } from '../users/schemas.js';
 
@@ -21,3 +22,12 @@ export const AddMemberBody = Type.Object(
   { username: Type.Optional(Username), user_id: Type.Optional(Id) },
   { description: 'Either username or user_id' },
 );
+
+/** The user that a one-of-two body names (the id when both are given). */
+export function oneOf(id: number | undefined, username: string | undefined, names: [id: string, username: string]): number | string {
+  const ref = id ?? username;
+  if (ref === undefined) {
+    throw badRequest('VALIDATION_ERROR', `${names[1]} or ${names[0]} is required`, { field: names[1] });
+  }
+  return ref;
+}

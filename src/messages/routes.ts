@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { badRequest } from '../errors.js';
 import { ChatIdParams, errors, Message } from '../http/schemas.js';
 import { EditBody, HistoryQuery, MessageParams, ReadBody, SendBody } from './schemas.js';
 
@@ -20,9 +19,6 @@ const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { limit, before, after } = request.query;
-      if (before !== undefined && after !== undefined) {
-        throw badRequest('VALIDATION_ERROR', 'before and after cannot be used together', { field: 'before' });
-      }
       return messageService.history(request.user, request.params.chat_id, { limit, before, after });
     },
   );

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Principal } from '../auth/plugin.js';
 import type { ChatQueries } from '../chats/queries.js';
 import type { Db } from '../db/database.js';
-import { AppError, chatNotFound, forbidden, messageNotFound } from '../errors.js';
+import { AppError, badRequest, chatNotFound, forbidden, messageNotFound } from '../errors.js';
 import type { FileQueries } from '../files/queries.js';
 import type { Message } from '../http/schemas.js';
 import type { Realtime } from '../realtime/realtime.js';
@@ -75,6 +75,9 @@ export class MessageService {
   }
 
   async history(user: Principal, chatId: number, query: HistoryQuery): Promise<Message[]> {
+    if (query.before !== undefined && query.after !== undefined) {
+      throw badRequest('VALIDATION_ERROR', 'before and after cannot be used together', { field: 'before' });
+    }
     await this.requireMember(chatId, user.id);
     let q = this.withSender().where('m.chat_id', '=', chatId).limit(query.limit);
     if (query.after !== undefined) {

@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { logIn } from '../auth/login.js';
-import { InitiateBody } from '../chats/schemas.js';
-import { badRequest, chatNotFound, userNotFound } from '../errors.js';
+import { InitiateBody, oneOf } from '../chats/schemas.js';
+import { chatNotFound, userNotFound } from '../errors.js';
 import { ChatIdParams, errors, Id } from '../http/schemas.js';
 import { Username } from '../users/schemas.js';
 import { toChatInfo, toChatMessage, toUserInfo } from './model.js';
@@ -111,9 +111,7 @@ const shindensenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { target_id: id, target_username: username } = request.body;
-      const target = id ?? username;
-      if (target === undefined) throw badRequest('VALIDATION_ERROR', 'target_id or target_username is required', { field: 'target_id' });
-      return chatService.initiate(request.user, target);
+      return chatService.initiate(request.user, oneOf(id, username, ['target_id', 'target_username']));
     },
   );
 
@@ -134,9 +132,6 @@ const shindensenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { limit, before, after } = request.query;
-      if (before !== undefined && after !== undefined) {
-        throw badRequest('VALIDATION_ERROR', 'before and after cannot be used together', { field: 'before' });
-      }
       const chatId = request.params.chat_id;
       const messages = await messageService.history(request.user, chatId, { limit, before, after });
       return { chat_id: chatId, messages: messages.map((m) => toChatMessage(m, files.links)) };
@@ -155,7 +150,7 @@ const shindensenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const row = await uploads.accept(request, reply, request.user.id);
-      return { url: files.links.capabilityUrl(row.id, row.filename), filename: row.filename, mime_type: row.mime_type, size_bytes: row.size_bytes };
+      return { url: files.links.capabilityUrl(row.id, row.filename), filename: row.filename, mime_type: row.mime_type, size_bytes: Number(row.size_bytes) };
     },
   );
 
