@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-21-001-initial.js';
 import * as files from './2026-11-21-002-files.js';
+import * as rooms from './2026-12-06-003-rooms.js';
 
 /**
  * Every migration, by name, in the order they apply. Listed rather than read from this folder at
@@ -10,4 +11,5 @@ import * as files from './2026-11-21-002-files.js';
 export const migrations: Record<string, Migration> = {
   '2026-11-21-001-initial': initial,
   '2026-11-21-002-files': files,
+  '2026-12-06-003-rooms': rooms,
 };

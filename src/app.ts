@@ -17,6 +17,8 @@ import { useValidators } from './http/validation.js';
 import { registerWebClient } from './http/web.js';
 import messagesRoutes from './messages/routes.js';
 import gateway from './gateway/routes.js';
+import roomsApiRoutes from './rooms-api/routes.js';
+import roomsRoutes from './rooms/routes.js';
 import services from './services.js';
 import shindensenRoutes from './shindensen/routes.js';
 import usersRoutes from './users/routes.js';
@@ -91,10 +93,11 @@ async function assemble(app: FastifyInstance, config: Config): Promise<void> {
 
   await app.register(websocket, { options: { maxPayload: config.ws.maxFrameBytes }, preClose: (done) => done() });
   // Three surfaces over one database and one hub (COMPAT.md): the native API under /v1, the
-  // shindensen client's unprefixed paths, and (to come) the rooms server's /api.
+  // shindensen client's unprefixed paths, and the rooms server's /api.
   await app.register(gateway);
   await app.register(nativeApi, { prefix: '/v1' });
   await app.register(shindensenRoutes);
+  await app.register(roomsApiRoutes, { prefix: '/api' });
 
   app.get('/healthz', { config: { auth: 'public' } }, async (_request, reply) => {
     try {
@@ -111,6 +114,7 @@ async function nativeApi(app: FastifyInstance): Promise<void> {
   await app.register(authRoutes);
   await app.register(usersRoutes);
   await app.register(chatsRoutes);
+  await app.register(roomsRoutes);
   await app.register(messagesRoutes);
   await app.register(filesRoutes);
 }
@@ -142,7 +146,7 @@ async function registerRateLimits(app: FastifyInstance, config: Config): Promise
 }
 
 /** The routes that check passwords, on every surface. */
-const AUTH_ROUTES = new Set(['/v1/login', '/v1/register', '/login']);
+const AUTH_ROUTES = new Set(['/v1/login', '/v1/register', '/login', '/api/login', '/api/register']);
 const isAuthRoute = (url: string) => AUTH_ROUTES.has(url);
 
 function corsOrigin(setting: string): string | string[] | boolean {

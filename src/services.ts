@@ -9,6 +9,8 @@ import { Uploads } from './files/uploads.js';
 import { MessageService } from './messages/service.js';
 import { LocalBroker } from './realtime/broker.js';
 import { Realtime } from './realtime/realtime.js';
+import { roomQueries, type RoomQueries } from './rooms/queries.js';
+import { RoomService } from './rooms/service.js';
 import type { IsOnline } from './users/model.js';
 import { userQueries, type UserQueries } from './users/queries.js';
 
@@ -20,6 +22,8 @@ declare module 'fastify' {
     uploads: Uploads;
     realtime: Realtime;
     chatService: ChatService;
+    roomService: RoomService;
+    rooms: RoomQueries;
     messageService: MessageService;
     isOnline: IsOnline;
   }
@@ -59,6 +63,9 @@ export default fp(
     app.decorate('isOnline', isOnline);
     app.decorate('chatService', new ChatService(chats, users, realtime));
     app.decorate('messageService', messages);
+    const rooms = roomQueries(kysely);
+    app.decorate('rooms', rooms);
+    app.decorate('roomService', new RoomService(rooms, chats, realtime));
 
     app.addHook('onClose', async () => {
       messages.stop();

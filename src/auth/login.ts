@@ -1,6 +1,6 @@
 import type { AuthMode } from '../config.js';
 import type { UserRow } from '../db/schema.js';
-import { badRequest, unauthorized } from '../errors.js';
+import { badRequest, conflict, unauthorized } from '../errors.js';
 import type { UserQueries } from '../users/queries.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 
@@ -29,5 +29,21 @@ export async function logIn(users: UserQueries, authMode: AuthMode, username: st
   } else if (authMode === 'password') {
     throw unauthorized('PASSWORD_NOT_SET', 'This account has no password; this server requires one');
   }
+  return user;
+}
+
+/** A login that never makes an account and always needs the password (the rooms surface's). */
+export async function logInWithPassword(users: UserQueries, username: string, password: string): Promise<UserRow> {
+  const user = await users.byUsername(username);
+  if (user?.password_hash == null || !(await verifyPassword(password, user.password_hash))) throw invalidCredentials();
+  return user;
+}
+
+/** A new password account, on every surface's `/register`; 409 when the name is taken. */
+export async function register(users: UserQueries, username: string, password: string): Promise<UserRow> {
+  const taken = () => conflict('USERNAME_TAKEN', `The username "${username}" is taken`);
+  if (await users.byUsername(username)) throw taken();
+  const user = await users.create(username, await hashPassword(password));
+  if (!user) throw taken();
   return user;
 }

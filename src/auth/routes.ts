@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { badRequest, conflict, forbidden } from '../errors.js';
+import { badRequest, forbidden } from '../errors.js';
 import { errors, User } from '../http/schemas.js';
 import { toUser } from '../users/model.js';
 import { Password, Username } from '../users/schemas.js';
-import { logIn } from './login.js';
+import { logIn, register } from './login.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 
 const Session = Type.Object({ token: Type.String(), user: User });
@@ -42,11 +42,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { username, password } = request.body;
-      const taken = () => conflict('USERNAME_TAKEN', `The username "${username}" is taken`);
-      if (await users.byUsername(username)) throw taken();
-      const user = await users.create(username, await hashPassword(password));
-      if (!user) throw taken();
+      const user = await register(users, request.body.username, request.body.password);
       return reply.status(201).send(session(user));
     },
   );

@@ -1,28 +1,40 @@
 import type { Kysely } from 'kysely';
-import type { ChatRow, Database } from '../db/schema.js';
+import type { ChatRow, ChatType, Database } from '../db/schema.js';
 import type { FileQueries } from '../files/queries.js';
-import type { Chat } from '../http/schemas.js';
+import type { Chat, Member } from '../http/schemas.js';
 import { toMessage } from '../messages/model.js';
 import { toMember, type IsOnline } from '../users/model.js';
 
 export const directKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
 
 export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: FileQueries) {
-  /** Chat objects for `chatRows` as `viewers` see them, in a fixed number of queries. */
+  /**
+   * Chat objects for `chatRows` as `viewers` see them, in a fixed number of queries. A room's
+   * object does not grow with the room: its members are counted, and listed only as far as the
+   * viewer itself (the rest are paged with `membersPage`).
+   */
   async function assemble(chatRows: ChatRow[], viewers: number[]): Promise<Map<number, Chat[]>> {
     const chatIds = chatRows.map((c) => c.id);
+    const roomIds = chatRows.flatMap((c) => (c.chat_type === 'room' ? [c.id] : []));
+    const listedIds = chatRows.flatMap((c) => (c.chat_type === 'room' ? [] : [c.id]));
     const lastIds = chatRows.flatMap((c) => (c.last_message_id === null ? [] : [c.last_message_id]));
-    const [members, lastMessages, unread] = await Promise.all([
+    const [members, roomCounts, lastMessages, unread] = await Promise.all([
       chatIds.length === 0
         ? []
         : db
             .selectFrom('chat_members as cm')
             .innerJoin('users as u', 'u.id', 'cm.user_id')
             .select(['cm.chat_id', 'cm.last_read_message_id', 'u.id', 'u.username', 'u.display_name', 'u.last_seen_at'])
-            .where('cm.chat_id', 'in', chatIds)
+            .where((eb) =>
+              eb.or([
+                ...(listedIds.length > 0 ? [eb('cm.chat_id', 'in', listedIds)] : []),
+                ...(roomIds.length > 0 && viewers.length > 0 ? [eb.and([eb('cm.chat_id', 'in', roomIds), eb('cm.user_id', 'in', viewers)])] : []),
+              ]),
+            )
             .orderBy('cm.joined_at')
             .orderBy('u.id')
             .execute(),
+      roomIds.length === 0 ? [] : memberCounts(roomIds),
       lastIds.length === 0
         ? []
         : db
@@ -58,13 +70,16 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
     }
     const lastById = new Map((await files.withFiles(lastMessages.map(toMessage))).map((m) => [m.id, m]));
     const unreadByKey = new Map(unread.map((u) => [`${u.chat_id}:${u.user_id}`, Number(u.n)]));
+    const countByRoom = new Map(roomCounts.map((r) => [r.chat_id, Number(r.n)]));
 
     const result = new Map<number, Chat[]>();
     for (const viewer of viewers) {
       result.set(
         viewer,
         chatRows.map((c) => {
-          const chatMembers = membersByChat.get(c.id) ?? [];
+          const all = membersByChat.get(c.id) ?? [];
+          const room = c.chat_type === 'room';
+          const chatMembers = room ? all.filter((m) => m.id === viewer) : all;
           return {
             id: c.id,
             name: c.name,
@@ -73,6 +88,7 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
             owner_id: c.owner_id,
             participants: chatMembers.map((m) => m.id),
             members: chatMembers.map((m) => toMember(m, isOnline)),
+            member_count: room ? (countByRoom.get(c.id) ?? 0) : all.length,
             last_message: c.last_message_id === null ? null : (lastById.get(c.last_message_id) ?? null),
             unread_count: unreadByKey.get(`${c.id}:${viewer}`) ?? 0,
           };
@@ -82,7 +98,18 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
     return result;
   }
 
+  function memberCounts(chatIds: number[]) {
+    return db
+      .selectFrom('chat_members')
+      .select(['chat_id', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('chat_id', 'in', chatIds)
+      .groupBy('chat_id')
+      .execute();
+  }
+
   return {
+    memberCounts,
+
     /** The caller's chats, most recent activity first. */
     async listFor(userId: number): Promise<Chat[]> {
       const rows = await db
@@ -143,14 +170,30 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
       return new Map([...views].map(([viewer, chats]) => [viewer, chats[0]!]));
     },
 
-    async isMember(chatId: number, userId: number): Promise<boolean> {
+    /** The chat's type, or undefined when it does not exist or `userId` is not in it. */
+    async typeFor(chatId: number, userId: number): Promise<ChatType | undefined> {
       const row = await db
-        .selectFrom('chat_members')
-        .select('user_id')
-        .where('chat_id', '=', chatId)
-        .where('user_id', '=', userId)
+        .selectFrom('chat_members as cm')
+        .innerJoin('chats as c', 'c.id', 'cm.chat_id')
+        .select('c.chat_type')
+        .where('cm.chat_id', '=', chatId)
+        .where('cm.user_id', '=', userId)
         .executeTakeFirst();
-      return row !== undefined;
+      return row?.chat_type;
+    },
+
+    /** Up to `limit` members of the chat with an id above `after`, by id. */
+    async membersPage(chatId: number, after: number, limit: number): Promise<Member[]> {
+      const rows = await db
+        .selectFrom('chat_members as cm')
+        .innerJoin('users as u', 'u.id', 'cm.user_id')
+        .select(['cm.last_read_message_id', 'u.id', 'u.username', 'u.display_name', 'u.last_seen_at'])
+        .where('cm.chat_id', '=', chatId)
+        .where('cm.user_id', '>', after)
+        .orderBy('cm.user_id')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => toMember(row, isOnline));
     },
 
     async memberIds(chatId: number): Promise<number[]> {
@@ -158,13 +201,16 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
       return rows.map((r) => r.user_id);
     },
 
+    /** Users who share a direct or group chat with `userId`: sharing a room is not knowing someone. */
     async coMembers(userId: number): Promise<number[]> {
       const rows = await db
         .selectFrom('chat_members as mine')
+        .innerJoin('chats as c', 'c.id', 'mine.chat_id')
         .innerJoin('chat_members as other', 'other.chat_id', 'mine.chat_id')
         .select('other.user_id')
         .distinct()
         .where('mine.user_id', '=', userId)
+        .where('c.chat_type', '<>', 'room')
         .where('other.user_id', '<>', userId)
         .execute();
       return rows.map((r) => r.user_id);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { Chat, ChatIdParams, errors, Id } from '../http/schemas.js';
+import { chatNotFound } from '../errors.js';
+import { Chat, ChatIdParams, errors, Id, Member } from '../http/schemas.js';
 import { AddMemberBody, CreateGroupBody, InitiateBody, oneOf } from './schemas.js';
 
 const chatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -61,6 +62,26 @@ const chatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => chatService.get(request.user, request.params.chat_id),
   );
 
+  app.get(
+    '/chats/:chat_id/members',
+    {
+      schema: {
+        tags: ['chats'],
+        summary: "A page of the chat's members by id (a room's chat object lists only the caller)",
+        params: ChatIdParams,
+        querystring: Type.Object({
+          after: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0, description: 'The last id of the previous page' }),
+          limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+        }),
+        response: { 200: Type.Array(Member), ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      if ((await chatQueries.typeFor(request.params.chat_id, request.user.id)) === undefined) throw chatNotFound();
+      return chatQueries.membersPage(request.params.chat_id, request.query.after, request.query.limit);
+    },
+  );
+
   app.post(
     '/chats/:chat_id/members',
     {
@@ -83,7 +104,7 @@ const chatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['chats'],
-        summary: 'Leave a group, or (the owner) remove a member',
+        summary: 'Leave a group or a room, or (the owner) remove a member',
         params: Type.Object({ chat_id: Id, user_id: Id }),
         response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
       },

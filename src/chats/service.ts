@@ -51,6 +51,7 @@ export class ChatService {
   /** Any member may add someone to a group; adding a member again changes nothing. */
   async addMember(caller: Principal, chatId: number, target: UserRef): Promise<Chat> {
     const chat = await this.get(caller, chatId);
+    if (chat.chat_type === 'room') throw badRequest('NOT_A_GROUP', 'Nobody is added to a room: people join it themselves');
     if (chat.chat_type !== 'group') throw badRequest('NOT_A_GROUP', 'Members can only be added to a group chat');
     const user = await this.resolve(target);
     if (chat.participants.length >= MAX_GROUP_MEMBERS && !chat.participants.includes(user.id)) {
@@ -61,17 +62,21 @@ export class ChatService {
     return views.get(caller.id)!;
   }
 
-  /** A member may leave; only the owner removes others. */
+  /** A member may leave a group or a room; only the owner removes others. */
   async removeMember(caller: Principal, chatId: number, userId: number): Promise<void> {
     const chat = await this.get(caller, chatId);
-    if (chat.chat_type !== 'group') throw badRequest('NOT_A_GROUP', 'Nobody can leave or be removed from a direct chat');
+    if (chat.chat_type === 'direct') throw badRequest('NOT_A_GROUP', 'Nobody can leave or be removed from a direct chat');
     if (userId !== caller.id && chat.owner_id !== caller.id) {
-      throw forbidden('NOT_OWNER', "Only the group's owner can remove other members");
+      throw forbidden('NOT_OWNER', `Only the ${chat.chat_type}'s owner can remove other members`);
     }
-    if (!chat.participants.includes(userId)) throw userNotFound(userId);
+    // A room's object lists only the caller: whether the other one is in it takes a lookup.
+    const isMember = chat.chat_type === 'room' ? (await this.chats.typeFor(chatId, userId)) !== undefined : chat.participants.includes(userId);
+    if (!isMember) throw userNotFound(userId);
     await this.chats.removeMember(chatId, userId);
-    // The removed user's sockets learn it from a last chat frame that no longer lists them.
-    await this.announce(chatId, [...(await this.chats.memberIds(chatId)), userId]);
+    // The removed user's sockets learn it from a last chat frame that no longer lists them. In a
+    // room nobody else is told (see RoomService.announceTo), except the owner who removed them.
+    const told = chat.chat_type === 'room' ? [caller.id] : await this.chats.memberIds(chatId);
+    await this.announce(chatId, [...new Set([...told, userId])]);
   }
 
   /** Sends each viewer its own view of the chat (unread counts differ) as a `chat` event. */

@@ -15,7 +15,7 @@ export interface UsersTable {
 
 export interface ChatsTable {
   id: Generated<number>;
-  chat_type: 'direct' | 'group';
+  chat_type: ChatType;
   name: string | null;
   owner_id: number | null;
   /** `"<low id>:<high id>"` for a direct chat, so that a pair has one chat; null for groups. */
@@ -24,7 +24,14 @@ export interface ChatsTable {
   last_message_id: number | null;
   /** Creation or newest message: what `GET /chats` sorts by. */
   last_activity_at: string;
+  /** A room's id on the `/api` surface; null for other chats. */
+  room_uuid: string | null;
+  /** A room's name as `usernameKey` folds it (room names are unique without regard to case); null for other chats. */
+  room_key: string | null;
 }
+
+/** Direct: two members. Group: private, members add members. Room: public, anyone joins. */
+export type ChatType = 'direct' | 'group' | 'room';
 
 export interface ChatMembersTable {
   chat_id: number;

@@ -40,6 +40,7 @@ export class Connection implements Subscriber {
   }
 
   receive(outbound: Outbound): void {
+    if (this.encoder.wants && !this.encoder.wants(outbound.event)) return;
     const frame = outbound.frameFor(this.encoder);
     if (frame !== null) this.send(frame);
   }

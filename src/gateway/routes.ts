@@ -2,10 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { bearerToken } from '../auth/bearer.js';
 import type { Principal } from '../auth/plugin.js';
-import type { AppError } from '../errors.js';
+import { AppError, unauthorized } from '../errors.js';
+import { parseUuid } from '../rooms-api/model.js';
+import { roomNotFound } from '../rooms/service.js';
 import { CloseCode } from './connection.js';
 import type { Dialect } from './dialect.js';
 import { nativeDialect } from './dialects/native.js';
+import { roomsDialect } from './dialects/rooms.js';
 import { shindensenDialect } from './dialects/shindensen.js';
 import { Session, type GatewayContext } from './session.js';
 
@@ -13,12 +16,15 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set on a WebSocket upgrade that carried a valid token (header or `?token=`). */
     wsPrincipal?: Principal;
+    /** How the upgraded socket speaks: chosen on the upgrade request. */
+    wsDialect?: Dialect;
   }
 }
 
-/** The sockets of every surface: `/v1/ws` (native) and `/ws` (shindensen), over one hub. */
+/** The sockets of every surface: `/v1/ws` (native), `/ws` (shindensen) and `/api/ws/{room_id}` (rooms), over one hub. */
 export default async function gateway(app: FastifyInstance) {
-  const { config, realtime, messageService } = app;
+  const { config, realtime, messageService, rooms, roomService } = app;
+  const shindensen = shindensenDialect(app.files.links);
   let accepting = true;
   const context: GatewayContext = {
     realtime,
@@ -35,7 +41,11 @@ export default async function gateway(app: FastifyInstance) {
     realtime.closeAll(CloseCode.GOING_AWAY, 'Server shutting down');
   });
 
-  const socketRoute = (url: string, dialect: Dialect) =>
+  /**
+   * A socket route. `admit` runs on the upgrade request once its token is checked, and refuses it
+   * with an error (a room that does not exist) or picks the socket's dialect.
+   */
+  const socketRoute = (url: string, admit: (request: FastifyRequest) => Dialect | Promise<Dialect>, tokenOnUpgrade = false) =>
     app.get(
       url,
       {
@@ -46,22 +56,37 @@ export default async function gateway(app: FastifyInstance) {
             return reply.status(403).send({ error: 'Origin not allowed', code: 'ORIGIN_NOT_ALLOWED' });
           }
           const token = bearerToken(request.headers.authorization) ?? (request.query as { token?: string }).token;
-          if (token === undefined || token === '') return; // IDENTIFY will follow
           try {
-            request.wsPrincipal = await app.verifyToken(token);
+            if (token !== undefined && token !== '') request.wsPrincipal = await app.verifyToken(token);
+            // Otherwise IDENTIFY will follow, where the surface has it.
+            else if (tokenOnUpgrade) throw unauthorized('UNAUTHORIZED', 'The socket needs ?token=<jwt>');
+            request.wsDialect = await admit(request);
           } catch (err) {
-            const { message, code } = err as AppError;
-            return reply.status(401).send({ error: message, code });
+            if (!(err instanceof AppError)) throw err;
+            return reply.status(err.status).send({ error: err.message, code: err.code });
           }
         },
       },
       (socket: WebSocket, request: FastifyRequest) => {
-        new Session(socket, dialect, context, request.log, request.wsPrincipal);
+        new Session(socket, request.wsDialect!, context, request.log, request.wsPrincipal);
       },
     );
 
-  socketRoute('/v1/ws', nativeDialect);
-  socketRoute('/ws', shindensenDialect(app.files.links));
+  socketRoute('/v1/ws', () => nativeDialect);
+  socketRoute('/ws', () => shindensen);
+  // The rooms server's socket follows one room; opening it makes its user a member, before the
+  // upgrade completes, so that whatever the client posts once it is open comes back on it.
+  socketRoute(
+    '/api/ws/:room_id',
+    async (request) => {
+      const uuid = parseUuid((request.params as { room_id: string }).room_id);
+      const room = uuid === null ? undefined : await rooms.byUuid(uuid);
+      if (!room) throw roomNotFound();
+      await roomService.enter(request.wsPrincipal!, room);
+      return roomsDialect(room, app.files.links);
+    },
+    true,
+  );
 }
 
 /**

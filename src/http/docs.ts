@@ -21,8 +21,9 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
         title: 'dm-server',
         version: '1',
         description:
-          'REST API of the messaging server: the native API under /v1, and the shindensen client\'s unprefixed ' +
-          'surface (docs/surfaces.md). Real-time frames (GET /v1/ws, GET /ws) are described in docs/websocket.md. ' +
+          'REST API of the messaging server: the native API under /v1, the shindensen client\'s unprefixed ' +
+          'surface and the rooms server\'s /api surface (docs/surfaces.md). Real-time frames (GET /v1/ws, GET /ws, ' +
+          'GET /api/ws/{room_id}) are described in docs/websocket.md and docs/surfaces.md. ' +
           'Every error answer is {error, code}.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
@@ -30,9 +31,11 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
         { name: 'auth' },
         { name: 'users' },
         { name: 'chats' },
+        { name: 'rooms', description: 'Public chats: the directory, making and joining rooms' },
         { name: 'messages' },
         { name: 'files' },
         { name: 'shindensen', description: 'The Axum + SQLite DM server\'s surface, frozen: exactly its shapes (docs/surfaces.md)' },
+        { name: 'rooms-api', description: 'The Actix + PostgreSQL rooms server\'s /api surface, frozen: exactly its shapes (docs/surfaces.md)' },
       ],
     },
   });

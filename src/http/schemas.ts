@@ -63,11 +63,12 @@ export type Message = Static<typeof Message>;
 export const Chat = Type.Object({
   id: Type.Integer(),
   name: NullableString,
-  chat_type: Type.Union([Type.Literal('direct'), Type.Literal('group')]),
+  chat_type: Type.Union([Type.Literal('direct'), Type.Literal('group'), Type.Literal('room')]),
   created_at: Timestamp,
   owner_id: Type.Union([Type.Integer(), Type.Null()]),
-  participants: Type.Array(Type.Integer()),
-  members: Type.Array(Member),
+  participants: Type.Array(Type.Integer(), { description: 'Member ids; for a room, only the caller (page the rest with GET /chats/:chat_id/members)' }),
+  members: Type.Array(Member, { description: 'For a room, only the caller' }),
+  member_count: Type.Integer(),
   last_message: Type.Union([Message, Type.Null()]),
   unread_count: Type.Integer(),
 });

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Principal } from '../auth/plugin.js';
 import type { ChatQueries } from '../chats/queries.js';
 import type { Db } from '../db/database.js';
+import type { ChatType } from '../db/schema.js';
 import { AppError, badRequest, chatNotFound, forbidden, messageNotFound } from '../errors.js';
 import type { FileQueries } from '../files/queries.js';
 import type { Message } from '../http/schemas.js';
@@ -89,6 +90,17 @@ export class MessageService {
     return this.files.withFiles(newestFirst.reverse().map(toMessage));
   }
 
+  /** The newest `limit` messages of a public room that are not deleted, oldest first: anyone may read them. */
+  async roomTail(chatId: number, limit: number): Promise<Message[]> {
+    const newestFirst = await this.withSender()
+      .where('m.chat_id', '=', chatId)
+      .where('m.deleted_at', 'is', null)
+      .orderBy('m.id', 'desc')
+      .limit(limit)
+      .execute();
+    return this.files.withFiles(newestFirst.reverse().map(toMessage));
+  }
+
   async edit(user: Principal, chatId: number, messageId: number, content: string): Promise<Message> {
     const row = await this.ownMessage(user, chatId, messageId);
     if (row.deleted_at !== null) throw new AppError(409, 'MESSAGE_DELETED', 'A deleted message cannot be edited');
@@ -111,9 +123,12 @@ export class MessageService {
     this.realtime.publish(await this.chats.memberIds(chatId), { type: 'message_deleted', chat_id: chatId, id: messageId });
   }
 
-  /** Moves the caller's read marker forward (never back) and tells the chat's other members. */
+  /**
+   * Moves the caller's read marker forward (never back) and tells the chat's other members, except
+   * in a room: there every member reading every message would be a frame to every other member.
+   */
   async markRead(user: Principal, chatId: number, messageId: number): Promise<void> {
-    await this.requireMember(chatId, user.id);
+    const type = await this.requireMember(chatId, user.id);
     // A send on this socket just before may still be in its batch.
     await this.writer.drain();
     const message = await this.db.kysely
@@ -123,7 +138,7 @@ export class MessageService {
       .where('chat_id', '=', chatId)
       .executeTakeFirst();
     if (!message) throw messageNotFound();
-    if (!(await this.chats.markRead(chatId, user.id, messageId))) return;
+    if (!(await this.chats.markRead(chatId, user.id, messageId)) || type === 'room') return;
     const others = (await this.chats.memberIds(chatId)).filter((id) => id !== user.id);
     this.realtime.publish(others, { type: 'read', chat_id: chatId, user_id: user.id, message_id: messageId });
   }
@@ -158,8 +173,11 @@ export class MessageService {
       .select('u.username as sender');
   }
 
-  private async requireMember(chatId: number, userId: number): Promise<void> {
-    if (!(await this.chats.isMember(chatId, userId))) throw chatNotFound();
+  /** The chat's type, when `userId` is in it. */
+  private async requireMember(chatId: number, userId: number): Promise<ChatType> {
+    const type = await this.chats.typeFor(chatId, userId);
+    if (type === undefined) throw chatNotFound();
+    return type;
   }
 
   private async ownMessage(user: Principal, chatId: number, messageId: number) {

@@ -19,6 +19,11 @@ export interface Encoder {
   readonly slot: number;
   /** The frame, or null for an event this dialect's clients do not receive. */
   encode(event: ServerEvent): string | null;
+  /**
+   * For a socket that follows part of its user's events (one room): whether it takes this one.
+   * Frames are cached per slot, so every socket of a slot that takes an event must write it the same.
+   */
+  wants?(event: ServerEvent): boolean;
 }
 
 /** An event on its way to sockets: written once per dialect that has a socket for it, not once per socket. */

@@ -9,12 +9,15 @@
 export type Ty =
   | { kind: 'i64' }
   | { kind: 'string' }
+  | { kind: 'uuid' }
   | { kind: 'option'; of: Ty }
   | { kind: 'vec'; of: Ty }
   | { kind: 'struct'; name: string; fields: Record<string, Ty> };
 
 export const i64: Ty = { kind: 'i64' };
 export const string: Ty = { kind: 'string' };
+/** serde's `Uuid` (the rooms server's clients): a string in the hyphenated form. */
+export const uuid: Ty = { kind: 'uuid' };
 export const option = (of: Ty): Ty => ({ kind: 'option', of });
 export const vec = (of: Ty): Ty => ({ kind: 'vec', of });
 export const struct = (name: string, fields: Record<string, Ty>): Ty & { kind: 'struct' } => ({ kind: 'struct', name, fields });
@@ -50,6 +53,11 @@ class Parser {
       }
       case 'string':
         return this.string(path);
+      case 'uuid': {
+        const text = this.string(path);
+        if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) this.fail(`${path}: ${text} is not a UUID`);
+        return text;
+      }
       case 'option':
         if (this.text.startsWith('null', this.at)) {
           this.at += 4;

@@ -8,8 +8,7 @@ import { migrateToLatest, migrationProvider } from '../../src/db/migrate.js';
 import { download, PNG, uploaded } from '../helpers/files.js';
 import { login, pair, postgresUrl, request, startServer } from '../helpers/server.js';
 
-// The files migration goes up and down on both dialects, and the file flows run on PostgreSQL.
-
+// The migrations since the first go down and up again on both dialects, and the file flows run on PostgreSQL.
 
 async function upAndDown(t: Test, databaseUrl: string) {
   const db = await createDb({ databaseUrl, sqliteSynchronous: 'NORMAL' }, { error: (...args: unknown[]) => t.fail(`logged: ${JSON.stringify(args)}`) });
@@ -17,16 +16,26 @@ async function upAndDown(t: Test, databaseUrl: string) {
   await migrateToLatest(db.kysely);
   const tables = async () => (await db.kysely.introspection.getTables()).map((table) => table.name).sort();
   t.match(await tables(), ['chat_members', 'chats', 'files', 'message_files', 'messages', 'users']);
+  const columns = async () => (await db.kysely.introspection.getTables()).find((table) => table.name === 'chats')!.columns.map((c) => c.name);
+  const rooms = () => db.kysely.selectFrom('chats').select('name').orderBy('name').where('chat_type', '=', 'room').execute();
+  t.match(await rooms(), [{ name: 'general' }, { name: 'random' }], 'the rooms migration seeds two rooms');
   const migrator = new Migrator({ db: db.kysely, provider: migrationProvider });
-  const down = await migrator.migrateDown();
-  t.equal(down.error, undefined, 'down');
-  t.same(down.results?.map((r) => r.migrationName), ['2026-11-21-002-files']);
+  const downTo = async (name: string) => {
+    const down = await migrator.migrateDown();
+    t.equal(down.error, undefined, `${name} down`);
+    t.same(down.results?.map((r) => r.migrationName), [name]);
+  };
+  await downTo('2026-12-06-003-rooms');
+  t.notOk((await columns()).includes('room_uuid'), 'the room columns are gone');
+  t.same(await rooms(), [], 'and so are the rooms');
+  await downTo('2026-11-21-002-files');
   t.same(await tables(), ['chat_members', 'chats', 'messages', 'users'], 'the files tables are gone');
   await migrateToLatest(db.kysely);
   t.ok((await tables()).includes('message_files'), 'and back up');
+  t.equal((await rooms()).length, 2, 'with the two rooms, once');
 }
 
-t.test('the files migration, down and up again, on SQLite', async (t) => {
+t.test('the migrations, down and up again, on SQLite', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'dm-test-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   await upAndDown(t, `sqlite:${path.join(dir, 'chat.db')}`);
@@ -72,7 +81,7 @@ if (!postgresUrl) {
     t.equal((await request(server, 'GET', png.url.split('?')[0]!, { token: eve.token })).status, 404, 'a stranger does not');
   });
 
-  t.test('the files migration, down and up again, on PostgreSQL', async (t) => {
+  t.test('the migrations, down and up again, on PostgreSQL', async (t) => {
     // A schema of its own, from the server helper, then the same checks as on SQLite.
     const server = await startServer(t, {}, { postgres: true });
     await upAndDown(t, server.config.databaseUrl);

@@ -1,0 +1,53 @@
+import type { Principal } from '../auth/plugin.js';
+import type { ChatQueries } from '../chats/queries.js';
+import type { ChatRow } from '../db/schema.js';
+import { conflict, notFound } from '../errors.js';
+import type { Chat } from '../http/schemas.js';
+import type { Realtime } from '../realtime/realtime.js';
+import type { RoomListing, RoomListQuery, RoomQueries } from './queries.js';
+
+export const roomNotFound = () => notFound('ROOM_NOT_FOUND', 'Room not found');
+
+/** Public chats: anyone finds them in the directory and joins them. */
+export class RoomService {
+  constructor(
+    private readonly rooms: RoomQueries,
+    private readonly chats: ChatQueries,
+    private readonly realtime: Realtime,
+  ) {}
+
+  list(caller: Principal, query: RoomListQuery): Promise<RoomListing[]> {
+    return this.rooms.list(caller.id, query);
+  }
+
+  async create(caller: Principal, name: string): Promise<Chat> {
+    const room = await this.rooms.create(name.normalize('NFC'), caller.id, new Date().toISOString());
+    if (!room) throw conflict('ROOM_NAME_TAKEN', `There is already a room named "${name}"`);
+    return this.announceTo(room.id, caller.id);
+  }
+
+  /** Joins the room (again: nothing changes) and answers it as the caller now sees it. */
+  async join(caller: Principal, chatId: number): Promise<Chat> {
+    const room = await this.rooms.byId(chatId);
+    if (!room) throw roomNotFound();
+    return this.enter(caller, room);
+  }
+
+  /** Makes the caller a member of `room` (a room row) unless it is one. */
+  async enter(caller: Principal, room: ChatRow): Promise<Chat> {
+    const added = await this.chats.addMember(room.id, caller.id, new Date().toISOString());
+    if (added) return this.announceTo(room.id, caller.id);
+    return (await this.chats.viewsFor(room.id, [caller.id])).get(caller.id)!;
+  }
+
+  /**
+   * Tells the joiner's own sockets (its other devices) about the room. The other members are not
+   * told: a room's chat object lists only the viewer, so a join changes nothing they are shown
+   * but the member count, and a `chat` frame to every member for every join would not scale.
+   */
+  private async announceTo(chatId: number, userId: number): Promise<Chat> {
+    const chat = (await this.chats.viewsFor(chatId, [userId])).get(userId)!;
+    this.realtime.publish([userId], { type: 'chat', chat });
+    return chat;
+  }
+}
