@@ -70,6 +70,28 @@ export function roomQueries(db: Kysely<Database>) {
       return rooms().orderBy('room_key').execute();
     },
 
+    /**
+     * Makes `userId` a member unless it is one; false when it was. Its read marker starts at the
+     * room's newest message: history is there to read, but a busy room is not all unread at once.
+     */
+    async join(chatId: number, userId: number, now: string): Promise<boolean> {
+      const added = await db
+        .insertInto('chat_members')
+        .values((eb) => ({
+          chat_id: chatId,
+          user_id: userId,
+          joined_at: now,
+          last_read_message_id: eb.fn.coalesce(
+            eb.selectFrom('chats').select('last_message_id').where('id', '=', chatId),
+            eb.lit(0),
+          ),
+        }))
+        .onConflict((oc) => oc.columns(['chat_id', 'user_id']).doNothing())
+        .returning('user_id')
+        .executeTakeFirst();
+      return added !== undefined;
+    },
+
     /** Makes a room with its owner as its first member; undefined when the name is taken. */
     async create(name: string, ownerId: number, now: string): Promise<ChatRow | undefined> {
       return db.transaction().execute(async (trx) => {

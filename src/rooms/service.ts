@@ -35,7 +35,7 @@ export class RoomService {
 
   /** Makes the caller a member of `room` (a room row) unless it is one. */
   async enter(caller: Principal, room: ChatRow): Promise<Chat> {
-    const added = await this.chats.addMember(room.id, caller.id, new Date().toISOString());
+    const added = await this.rooms.join(room.id, caller.id, new Date().toISOString());
     if (added) return this.announceTo(room.id, caller.id);
     return (await this.chats.viewsFor(room.id, [caller.id])).get(caller.id)!;
   }

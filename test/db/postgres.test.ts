@@ -44,6 +44,20 @@ if (!postgresUrl) {
 
     await checkChatsAndResume(t, server, bob.token, chatId);
   });
+
+  t.test('rooms on PostgreSQL: unique names under a race, the directory, members and counts', async (t) => {
+    const server = await startServer(t, {}, { postgres: true });
+    const login = async (username: string) => (await request(server, 'POST', '/v1/login', { body: { username } })).body;
+    const [ann, ben] = [await login('ann'), await login('ben')];
+    const made = await Promise.all([ann, ben, ann, ben].map(({ token }, i) => request(server, 'POST', '/v1/rooms', { token, body: { name: i % 2 ? 'Lobby' : 'lobby' } })));
+    t.same(made.map((r) => r.status).sort(), [201, 409, 409, 409], 'one room per name, without regard to case');
+    const room = made.find((r) => r.status === 201)!.body;
+    const joiner = room.owner_id === ann.user.id ? ben : ann;
+    t.match((await request(server, 'POST', `/v1/rooms/${room.id}/join`, { token: joiner.token })).body, { member_count: 2, unread_count: 0 });
+    t.match((await request(server, 'GET', '/v1/rooms?q=OBB', { token: joiner.token })).body, [{ id: room.id, member_count: 2, joined: true }]);
+    t.equal((await request(server, 'GET', `/v1/chats/${room.id}/members`, { token: joiner.token })).body.length, 2);
+    t.match((await request(server, 'GET', '/v1/chats', { token: joiner.token })).body, [{ id: room.id, chat_type: 'room', participants: [joiner.user.id] }]);
+  });
 }
 
 async function checkChatsAndResume(t: Test, server: TestServer, token: string, chatId: number) {

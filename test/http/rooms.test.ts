@@ -77,6 +77,9 @@ t.test('joining: idempotent, the room is then one of the caller\'s chats; only r
   const chats = await call(server, 'GET', '/v1/chats', { token: ben.token });
   t.match(chats.body.find((c: { id: number }) => c.id === room.id), { unread_count: 1, last_message: { content: 'hello room' } });
 
+  t.match((await join(cat, room.id)).body, { unread_count: 0, last_message: { content: 'hello room' } }, 'a newcomer starts with nothing unread');
+  await call(server, 'DELETE', `/v1/chats/${room.id}/members/${cat.user.id}`, { token: cat.token });
+
   const group = await call(server, 'POST', '/v1/chats', { token: ann.token, body: { name: 'private', members: [] } });
   expectError(t, await join(cat, group.body.id), 404, 'ROOM_NOT_FOUND');
   expectError(t, await join(cat, 2_000_000_000), 404, 'ROOM_NOT_FOUND');
