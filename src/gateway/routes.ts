@@ -82,7 +82,7 @@ export default async function gateway(app: FastifyInstance) {
       const uuid = parseUuid((request.params as { room_id: string }).room_id);
       const room = uuid === null ? undefined : await rooms.byUuid(uuid);
       if (!room) throw roomNotFound();
-      await roomService.enter(request.wsPrincipal!, room);
+      await roomService.ensureMember(request.wsPrincipal!, room);
       return roomsDialect(room, app.files.links);
     },
     true,

@@ -90,7 +90,7 @@ const roomsApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const room = await roomByUuid(request.body.room_id);
-      await roomService.enter(request.user, room);
+      await roomService.ensureMember(request.user, room);
       const { message } = await messageService.send(request.user, room.id, request.body.content, null);
       return toApiMessage(message, room.room_uuid!, files.links);
     },

@@ -30,14 +30,15 @@ export class RoomService {
   async join(caller: Principal, chatId: number): Promise<Chat> {
     const room = await this.rooms.byId(chatId);
     if (!room) throw roomNotFound();
-    return this.enter(caller, room);
+    if (await this.rooms.join(room.id, caller.id, new Date().toISOString())) return this.announceTo(room.id, caller.id);
+    return (await this.chats.viewsFor(room.id, [caller.id])).get(caller.id)!;
   }
 
-  /** Makes the caller a member of `room` (a room row) unless it is one. */
-  async enter(caller: Principal, room: ChatRow): Promise<Chat> {
-    const added = await this.rooms.join(room.id, caller.id, new Date().toISOString());
-    if (added) return this.announceTo(room.id, caller.id);
-    return (await this.chats.viewsFor(room.id, [caller.id])).get(caller.id)!;
+  /** Makes the caller a member of `room` unless it is one (the rooms surface, on every post). */
+  async ensureMember(caller: Principal, room: ChatRow): Promise<void> {
+    // A read first: most posts are by members, and a write would take SQLite's one write lock.
+    if ((await this.chats.typeFor(room.id, caller.id)) !== undefined) return;
+    if (await this.rooms.join(room.id, caller.id, new Date().toISOString())) await this.announceTo(room.id, caller.id);
   }
 
   /**
