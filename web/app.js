@@ -6,6 +6,7 @@
 
 const SESSION_KEY = 'dm.session';
 const PAGE_SIZE = 50;
+const ROOM_PAGE_SIZE = 50;
 const TYPING_SEND_EVERY_MS = 2500;
 const TYPING_SHOW_MS = 4000;
 const PING_EVERY_MS = 25_000;
@@ -111,10 +112,11 @@ function initials(name) {
   return letters.toUpperCase();
 }
 
-function fillAvatar(el, name, { group = false, online = null } = {}) {
-  el.replaceChildren(group ? icon('group') : document.createTextNode(initials(name)));
+function fillAvatar(el, name, { group = false, room = false, online = null } = {}) {
+  el.replaceChildren(room ? icon('hash') : group ? icon('group') : document.createTextNode(initials(name)));
   el.style.setProperty('--hue', String(hue(name)));
   el.classList.toggle('avatar-group', group);
+  el.classList.toggle('avatar-room', room);
   el.classList.toggle('is-online', online === true);
   if (online !== null) el.append(h('span', { class: 'presence-dot', 'aria-hidden': 'true' }));
   return el;
@@ -293,6 +295,11 @@ function logout(message) {
   state.readSent.clear();
   state.typing.clear();
   localStorage.removeItem(SESSION_KEY);
+  // A dialog left open would sit over the log-in form.
+  for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
+  directory.rooms = [];
+  directory.more = false;
+  $('rooms-results').replaceChildren();
   $('chat-list').replaceChildren();
   $('message-list').replaceChildren();
   showChat(null);
@@ -674,14 +681,29 @@ function onPresence({ user_id, online, last_seen_at }) {
 
 function onChatEvent(chat) {
   if (!chat) return;
+  // Left or removed (here or on another device): the last frame no longer lists me.
   if (!chat.participants.includes(me().id)) {
-    state.chats.delete(chat.id);
-    if (state.activeChatId === chat.id) showChat(null);
-  } else {
-    adoptChat(chat);
+    forgetChat(chat.id);
+    return;
   }
+  adoptChat(chat);
   renderChatList();
   if (state.activeChatId === chat.id) renderChatHeader();
+}
+
+/** Drops a chat this user is no longer in, with what the page kept for it. */
+function forgetChat(chatId) {
+  const chat = state.chats.get(chatId);
+  if (!chat) return;
+  state.chats.delete(chatId);
+  for (const entry of state.typing.get(chatId)?.values() ?? []) clearTimeout(entry.timer);
+  state.typing.delete(chatId);
+  state.lastTypingSent.delete(chatId);
+  state.readSent.delete(chatId);
+  // Its unsent messages could only fail now.
+  if (chat.pending.length > 0) saveOutbox();
+  if (state.activeChatId === chatId) showChat(null);
+  renderChatList();
 }
 
 function onErrorFrame(frame) {
@@ -717,6 +739,7 @@ function activityOf(chat) {
 
 function chatTitle(chat) {
   if (chat.chat_type === 'group') return chat.name ?? 'Group';
+  if (chat.chat_type === 'room') return chat.name ?? 'Room';
   const other = otherMember(chat);
   return other ? (other.display_name ?? other.username) : 'Direct chat';
 }
@@ -725,7 +748,10 @@ function otherMember(chat) {
   return (chat.members ?? []).find((m) => m.id !== me().id) ?? null;
 }
 
-/** How a member is named in a chat: the display name when set. */
+/**
+ * How a member is named in a chat: the display name when set. A room's object lists only me, so
+ * there the others are named by the username their messages and typing frames carry.
+ */
 function memberName(chat, userId, fallback) {
   const member = chat?.members?.find((m) => m.id === userId);
   return member?.display_name ?? member?.username ?? fallback;
@@ -745,7 +771,7 @@ function preview(chat) {
   if (!m) return chat.chat_type === 'group' ? 'Group created' : 'No messages yet';
   const text = m.deleted_at ? 'Message deleted' : (m.content ?? '');
   if (m.sender_id === me().id) return `You: ${text}`;
-  return chat.chat_type === 'group' ? `${memberName(chat, m.sender_id, m.sender)}: ${text}` : text;
+  return chat.chat_type === 'direct' ? text : `${memberName(chat, m.sender_id, m.sender)}: ${text}`;
 }
 
 function renderChatList() {
@@ -758,7 +784,9 @@ function renderChatList() {
     const other = chat.chat_type === 'direct' ? otherMember(chat) : null;
     const typing = typingText(chat.id);
     const unread = chat.id === state.activeChatId && chatVisible() ? 0 : (chat.unread_count ?? 0);
-    const label = [title, other?.online ? 'online' : null, unread > 0 ? `${unread} unread` : null]
+    const room = chat.chat_type === 'room';
+    // The "#" avatar is hidden from screen readers: the label says it instead.
+    const label = [title, room ? 'room' : null, other?.online ? 'online' : null, unread > 0 ? `${unread} unread` : null]
       .filter(Boolean)
       .join(', ');
     return h(
@@ -774,7 +802,7 @@ function renderChatList() {
           dataset: { chatId: String(chat.id) },
           onclick: () => openChat(chat.id),
         },
-        avatar(title, { group: chat.chat_type === 'group', online: other ? other.online : null }),
+        avatar(title, { group: chat.chat_type === 'group', room, online: other ? other.online : null }),
         h(
           'span',
           { class: 'chat-item-body' },
@@ -979,6 +1007,183 @@ async function onGroupSubmit(event) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Rooms: the directory, joining, making and leaving
+
+/** The directory as last shown, for `query`: `seq` drops answers to searches typed over since. */
+const directory = { query: '', rooms: [], more: false, loading: false, seq: 0 };
+
+function openRoomsDialog() {
+  $('rooms-search').value = '';
+  $('room-name').value = '';
+  $('room-create-error').textContent = '';
+  // Not the list from the last time: whether each room is joined may have changed since.
+  $('rooms-results').replaceChildren();
+  $('rooms-more').hidden = true;
+  $('rooms-dialog').showModal();
+  $('rooms-search').focus();
+  loadRooms({ reset: true });
+}
+
+/** The first page for the search box (`reset`), or the next page after the last room shown. */
+async function loadRooms({ reset }) {
+  if (!reset && (directory.loading || !directory.more)) return;
+  const seq = reset ? ++directory.seq : directory.seq;
+  // A next page continues the list shown, even when the search box has changed since (its own search follows).
+  const query = reset ? $('rooms-search').value.trim() : directory.query;
+  const params = new URLSearchParams({ limit: String(ROOM_PAGE_SIZE) });
+  if (query !== '') params.set('q', query);
+  // The directory is in name order: a page starts after the name of the last room shown.
+  const last = reset ? undefined : directory.rooms.at(-1);
+  if (last) params.set('after', last.name);
+  const shown = reset ? 0 : directory.rooms.length;
+  directory.loading = true;
+  $('rooms-status').textContent = 'Loading…';
+  let page;
+  try {
+    page = await api('GET', `/rooms?${params}`);
+  } catch (err) {
+    if (seq === directory.seq) $('rooms-status').textContent = err.message;
+    return;
+  } finally {
+    if (seq === directory.seq) directory.loading = false;
+  }
+  if (seq !== directory.seq) return;
+  directory.query = query;
+  directory.rooms = reset ? page : [...directory.rooms, ...page];
+  directory.more = page.length === ROOM_PAGE_SIZE;
+  // Other members' joins and leaves are not sent to a room's members: the directory's counts are newer.
+  for (const room of page) {
+    const chat = state.chats.get(room.id);
+    if (chat) chat.member_count = room.member_count;
+  }
+  if (state.chats.get(state.activeChatId)?.chat_type === 'room') renderChatHeader();
+  renderRooms();
+  // "Show more" may be gone now: the keyboard goes on at the first room it brought.
+  if (!reset) $('rooms-results').children[shown]?.querySelector('button')?.focus();
+}
+
+const runRoomSearch = debounce(() => loadRooms({ reset: true }), 200);
+
+const memberCount = (n) => (n === 1 ? '1 member' : `${n} members`);
+
+function renderRooms() {
+  $('rooms-results').replaceChildren(
+    ...directory.rooms.map((room) => {
+      const joined = room.joined || state.chats.has(room.id);
+      return h(
+        'li',
+        { class: 'room' },
+        avatar(room.name, { room: true }),
+        h('span', { class: 'room-text' }, h('span', { class: 'room-name', text: room.name }), h('span', { class: 'room-count', text: memberCount(room.member_count) })),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: joined ? 'btn btn-small' : 'btn btn-primary btn-small',
+            'aria-label': `${joined ? 'Open' : 'Join'} ${room.name}`,
+            onclick: (event) => enterRoom(room, event.currentTarget),
+          },
+          joined ? 'Open' : 'Join',
+        ),
+      );
+    }),
+  );
+  const { query } = directory;
+  let status = '';
+  if (directory.rooms.length === 0) status = query === '' ? 'No rooms yet. Make the first one below.' : `No room name has “${query}” in it. Make one below.`;
+  $('rooms-status').textContent = status;
+  $('rooms-more').hidden = !directory.more;
+}
+
+/** Opens a room, joining it first unless this page has it (joining again changes nothing). */
+async function enterRoom(room, button) {
+  if (!state.chats.has(room.id)) {
+    button.disabled = true;
+    try {
+      adoptChat(await api('POST', `/rooms/${room.id}/join`));
+    } catch (err) {
+      button.disabled = false;
+      $('rooms-status').textContent = err.message;
+      return;
+    }
+  }
+  $('rooms-dialog').close();
+  renderChatList();
+  openChat(room.id);
+}
+
+async function onRoomCreate(event) {
+  event.preventDefault();
+  const input = $('room-name');
+  const name = input.value.trim();
+  const error = $('room-create-error');
+  error.textContent = '';
+  if (name === '') {
+    error.textContent = 'Give the room a name.';
+    input.focus();
+    return;
+  }
+  const button = $('room-create');
+  button.disabled = true;
+  try {
+    const chat = adoptChat(await api('POST', '/rooms', { name }));
+    $('rooms-dialog').close();
+    renderChatList();
+    openChat(chat.id);
+  } catch (err) {
+    if (err.code === 'ROOM_NAME_TAKEN') {
+      // Names are unique without regard to case: show the room that has it, to join instead.
+      error.textContent = `A room called “${name}” already exists (names ignore capitals): it is listed above. Pick another name for a new one.`;
+      $('rooms-search').value = name;
+      loadRooms({ reset: true });
+    } else if (err.code === 'VALIDATION_ERROR') {
+      error.textContent = 'That name cannot be used: a room name is 1–64 characters, not only spaces.';
+    } else {
+      error.textContent = err.message;
+    }
+    input.focus();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/**
+ * Leaves the open room. The list drops it at once; this user's other pages learn it from the
+ * server's last `chat` frame for it, which no longer lists them.
+ */
+async function leaveRoom() {
+  const chat = state.chats.get(state.activeChatId);
+  if (!chat || chat.chat_type !== 'room') return;
+  const button = $('leave-btn');
+  button.disabled = true;
+  try {
+    await api('DELETE', `/chats/${chat.id}/members/${me().id}`);
+  } catch (err) {
+    // Not found: already left, on another device.
+    if (err.status !== 404) {
+      toast(err.message);
+      return;
+    }
+  } finally {
+    button.disabled = false;
+  }
+  forgetChat(chat.id);
+  toast(`You left ${chatTitle(chat)}.`);
+  ($('chat-list').querySelector('.chat-item') ?? $('user-search')).focus();
+}
+
+/** Joins and leaves are not sent to a room's other members: its count is asked for on opening. */
+async function refreshMemberCount(chat) {
+  try {
+    const fresh = await api('GET', `/chats/${chat.id}`);
+    chat.member_count = fresh.member_count;
+  } catch {
+    return; // The count shown stays.
+  }
+  if (state.activeChatId === chat.id) renderChatHeader();
+}
+
+// ---------------------------------------------------------------------------------------------
 // The open chat
 
 const narrow = window.matchMedia('(max-width: 760px)');
@@ -1008,6 +1213,7 @@ async function openChat(chatId) {
     history.replaceState(null, '', `#chat=${chatId}`);
     $('composer-input').value = '';
     autosize();
+    if (chat.chat_type === 'room') refreshMemberCount(chat);
   }
   renderChatHeader();
   renderTyping();
@@ -1070,7 +1276,13 @@ function renderChatHeader() {
   const title = chatTitle(chat);
   $('chat-title').textContent = title;
   const subtitle = $('chat-subtitle');
-  if (chat.chat_type === 'group') {
+  $('leave-btn').hidden = chat.chat_type !== 'room';
+  if (chat.chat_type === 'room') {
+    // Counted by the server: a room's object lists only me, and no presence comes for the others.
+    subtitle.textContent = memberCount(chat.member_count ?? 1);
+    subtitle.dataset.online = 'false';
+    fillAvatar($('chat-avatar'), title, { room: true });
+  } else if (chat.chat_type === 'group') {
     const members = chat.members ?? [];
     const online = members.filter((m) => m.online && m.id !== me().id).length;
     subtitle.textContent = `${members.length} members${online > 0 ? ` · ${online} online` : ''}`;
@@ -1111,7 +1323,8 @@ function renderMessages({ stick = 'auto' } = {}) {
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   const fromBottom = box.scrollHeight - box.scrollTop;
 
-  const readBy = receipts(chat);
+  // The server sends no read frames for rooms: every member's reads to every member would not scale.
+  const readBy = chat.chat_type === 'room' ? new Map() : receipts(chat);
   const lastOwnRead = Math.max(0, ...readBy.keys());
   const rows = [];
   let previous = null;
@@ -1139,7 +1352,7 @@ function renderMessages({ stick = 'auto' } = {}) {
     const bubble = h(
       'div',
       { class: 'bubble' },
-      chat.chat_type === 'group' && !mine && !grouped ? h('span', { class: 'sender', text: memberName(chat, m.sender_id, m.sender) }) : null,
+      chat.chat_type !== 'direct' && !mine && !grouped ? h('span', { class: 'sender', text: memberName(chat, m.sender_id, m.sender) }) : null,
       h('p', { class: 'text', text: m.deleted_at ? 'Message deleted' : m.content }),
       h('span', { class: 'meta' }, meta),
     );
@@ -1286,6 +1499,13 @@ function init() {
     if (event.key === 'Enter') event.preventDefault();
   });
   for (const id of ['group-cancel', 'group-cancel-x']) $(id).addEventListener('click', () => $('group-dialog').close());
+  $('rooms-btn').addEventListener('click', openRoomsDialog);
+  $('rooms-close').addEventListener('click', () => $('rooms-dialog').close());
+  $('rooms-search').addEventListener('input', runRoomSearch);
+  $('rooms-more').addEventListener('click', () => loadRooms({ reset: false }));
+  $('room-create-form').addEventListener('submit', onRoomCreate);
+  $('room-name').addEventListener('input', () => ($('room-create-error').textContent = ''));
+  $('leave-btn').addEventListener('click', leaveRoom);
   $('back-btn').addEventListener('click', () => {
     showChat(null);
     renderChatList();

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { Teardown } from '../helpers/server.js';
 
 /** Debian's Chromium (`apt-get install -y chromium`); never a browser download. */
@@ -61,4 +61,19 @@ export function online(page: Page): Promise<void> {
 /** The confirmed message (it has an id) with exactly this text. */
 export function message(page: Page, text: string) {
   return page.locator('#message-list li.msg[data-id]').filter({ has: page.getByText(text, { exact: true }) });
+}
+
+/**
+ * Waits until the elements `locator` finds have exactly these texts, in order: for a list that an
+ * earlier answer may fill first (the page's CSP rules out waitForFunction's evaluated strings).
+ */
+export async function waitForTexts(locator: Locator, expected: string[], timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let actual: string[] = [];
+  while (Date.now() < deadline) {
+    actual = await locator.allTextContents();
+    if (JSON.stringify(actual) === JSON.stringify(expected)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`expected ${JSON.stringify(expected)}, still ${JSON.stringify(actual)}`);
 }
