@@ -1,5 +1,6 @@
 import path from 'node:path';
 import t from 'tap';
+import { AuthResponse, call, Message as ApiMessage, Rooms, RoomSocket } from '../helpers/rooms-api.js';
 import { login, request, startServer } from '../helpers/server.js';
 import { chromiumMissing, ensureScreenshotDir, launch, logIn, message, online, skipReason, waitForTexts, watchErrors } from './browser.js';
 
@@ -113,7 +114,19 @@ if (chromiumMissing && !process.env.REQUIRE_BROWSER_TESTS) {
       t.equal(await message(page, 'Hello from the API').locator('.sender').textContent(), 'carol');
     }
     await bobTab.locator('.chat-item', { hasText: 'carol: Hello from the API' }).waitFor();
-    const expected = ['Welcome to the club!', 'Thanks for having me', 'Hello from the API'];
+
+    // A client of the rooms server (/api) follows the room on its socket and posts to it.
+    const rita = await call(server, 'POST', '/api/register', AuthResponse, { body: { username: 'rita', password: 'password1' } });
+    const roomUuid = (await call(server, 'GET', '/api/rooms', Rooms, { token: rita.token })).find((r: { name: string }) => r.name === 'Book Club').id;
+    const ritaSocket = await RoomSocket.open(t, server, roomUuid, rita.token);
+    await call(server, 'POST', '/api/messages', ApiMessage, { token: rita.token, body: { room_id: roomUuid, content: 'Hello from /api' } });
+    for (const page of [alice, bob]) await message(page, 'Hello from /api').waitFor();
+    await alice.getByLabel('Message', { exact: true }).fill('Hello, rita');
+    await alice.getByLabel('Message', { exact: true }).press('Enter');
+    const onApi = await ritaSocket.received(2);
+    t.same(onApi.map((f) => [f.message.username, f.message.content]), [['rita', 'Hello from /api'], ['alice', 'Hello, rita']], 'the web client\'s message reaches the /api socket');
+    t.same(ritaSocket.undecodable, []);
+    const expected = ['Welcome to the club!', 'Thanks for having me', 'Hello from the API', 'Hello from /api', 'Hello, rita'];
     for (const page of [alice, bob]) {
       t.same(await page.locator('#message-list li.msg .text').allTextContents(), expected, 'every message once, in order');
     }
