@@ -1,7 +1,8 @@
 /**
- * The bare baseline: the subset of the contract the load generator speaks (login, initiate, the
- * WebSocket send / echo / deliver), in memory, with no storage and no validation. It is the
- * ceiling that Node and `ws` allow on this machine; the server is measured against it.
+ * The bare baseline: the subset of the contract the load generator speaks (login, initiate, making
+ * and joining a room, the WebSocket ping and send / echo / deliver), in memory, with no storage and
+ * no validation. It is the ceiling that Node and `ws` allow on this machine; the server is measured
+ * against it.
  *
  * With BASELINE_DB set, it is the durable baseline instead: the sends of one event-loop turn are
  * stored in one SQLite transaction (WAL, `synchronous=FULL`, the commit's fsync on the event loop)
@@ -39,7 +40,10 @@ function userOf(authorization: string | undefined): User | undefined {
   return authorization?.startsWith('Bearer ') ? usersByToken.get(authorization.slice(7)) : undefined;
 }
 
-const routes: Record<string, (body: Record<string, unknown>, req: http.IncomingMessage) => [number, unknown]> = {
+/** A route's handler; `id` is the number in its path (`/v1/rooms/:id/join`). */
+type Route = (body: Record<string, unknown>, req: http.IncomingMessage, id: number) => [number, unknown];
+
+const routes: Record<string, Route> = {
   'POST /v1/login': (body) => {
     const username = String(body.username);
     const key = username.toLowerCase();
@@ -65,17 +69,37 @@ const routes: Record<string, (body: Record<string, unknown>, req: http.IncomingM
     chatMembers.set(id, [me.id, target.id]);
     return [200, { chat_id: id, status: 'created' }];
   },
+  'POST /v1/rooms': (_body, req) => {
+    const me = userOf(req.headers.authorization);
+    if (!me) return [401, { error: 'No token', code: 'UNAUTHORIZED' }];
+    const id = nextChatId++;
+    chatMembers.set(id, [me.id]);
+    return [201, { id, chat_type: 'room' }];
+  },
+  'POST /v1/rooms/:id/join': (_body, req, id) => {
+    const me = userOf(req.headers.authorization);
+    const members = chatMembers.get(id);
+    if (!me) return [401, { error: 'No token', code: 'UNAUTHORIZED' }];
+    if (!members) return [404, { error: 'Room not found', code: 'ROOM_NOT_FOUND' }];
+    if (!members.includes(me.id)) members.push(me.id);
+    return [200, { id, chat_type: 'room' }];
+  },
   'GET /healthz': () => [200, { status: 'ok' }],
 };
 
 const server = http.createServer((req, res) => {
-  const route = routes[`${req.method} ${req.url}`];
+  let id = 0;
+  const path = req.url?.replace(/\/(\d+)(?=\/|$)/, (_, digits: string) => {
+    id = Number(digits);
+    return '/:id';
+  });
+  const route = routes[`${req.method} ${path}`];
   if (!route) return reply(res, 404, { error: 'Not found', code: 'NOT_FOUND' });
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     const text = Buffer.concat(chunks).toString('utf8');
-    const [status, body] = route(text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), req);
+    const [status, body] = route(text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), req, id);
     reply(res, status, body);
   });
 });
@@ -101,7 +125,8 @@ function attach(ws: WebSocket, user: User): void {
     if (sockets.size === 0) socketsByUser.delete(user.id);
   });
   ws.on('message', (data: Buffer) => {
-    const frame = JSON.parse(data.toString()) as { chat_id: number; content: string; client_id?: string };
+    const frame = JSON.parse(data.toString()) as { type?: string; chat_id: number; content: string; client_id?: string };
+    if (frame.type === 'ping') return ws.send('{"type":"pong"}');
     const send: Send = { chatId: frame.chat_id, sender: user, content: frame.content, clientId: frame.client_id ?? null };
     if (store) store.add(send);
     else deliver(send, nextMessageId++, new Date().toISOString());

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Managed, within } from './processes.js';
-import type { FromLoadgen, IdleJob, IdleResult, Job, LoadResult, ToLoadgen } from './protocol.js';
+import type { FromLoadgen, IdleJob, IdleResult, Job, LoadJob, LoadResult, ToLoadgen } from './protocol.js';
 
 const LOADGEN_MAIN = fileURLToPath(new URL('./loadgen.js', import.meta.url));
 
@@ -19,7 +19,7 @@ export interface JobHooks {
  * bounded by `timeoutMs`; the generator is killed past it.
  */
 export function runJob(job: IdleJob, timeoutMs: number, hooks: JobHooks): Promise<IdleResult>;
-export function runJob(job: Exclude<Job, IdleJob>, timeoutMs: number, hooks?: JobHooks): Promise<LoadResult>;
+export function runJob(job: LoadJob, timeoutMs: number, hooks?: JobHooks): Promise<LoadResult>;
 export async function runJob(job: Job, timeoutMs: number, hooks: JobHooks = {}): Promise<LoadResult | IdleResult> {
   const proc = new Managed({ name: 'loadgen', args: [LOADGEN_MAIN], env: process.env, cwd: process.cwd(), ipc: true });
   const send = (message: ToLoadgen) => proc.child.send(message);

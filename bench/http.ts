@@ -62,6 +62,10 @@ export const login = (base: string, username: string) => json<Session>('POST', `
 export const initiate = (base: string, token: string, targetUsername: string) =>
   json<{ chat_id: number; status: string }>('POST', `${base}/v1/chats/initiate`, { token, body: { target_username: targetUsername } });
 
+export const createRoom = (base: string, token: string, name: string) => json<{ id: number }>('POST', `${base}/v1/rooms`, { token, body: { name } });
+
+export const joinRoom = (base: string, token: string, chatId: number) => json<{ id: number }>('POST', `${base}/v1/rooms/${chatId}/join`, { token });
+
 /** Runs `work` over `items` with at most `concurrency` at once; results in the items' order. */
 export async function mapLimit<T, R>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);

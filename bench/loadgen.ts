@@ -5,12 +5,10 @@
 import WebSocket from 'ws';
 import { closeHttpAgent, initiate, login, mapLimit, type Session } from './http.js';
 import type { Anomalies, ClosedLoopJob, FromLoadgen, IdleJob, IdleResult, Job, LoadResult, OpenLoopJob, ToLoadgen } from './protocol.js';
+import { roomLoad } from './room-load.js';
+import { closeAll, CONTENT, DRAIN_TIMEOUT_MS, openSocket, sleep } from './sockets.js';
 import { Samples } from './stats.js';
-
-const CONTENT = 'The quick brown fox jumps over the lazy dog, message from the benchmark';
-const SOCKET_OPEN_TIMEOUT_MS = 15_000;
-/** After the measured window: how long every send may take to be echoed and delivered. */
-const DRAIN_TIMEOUT_MS = 15_000;
+import { MeasuredWindow, onClock, type Mark } from './timing.js';
 
 interface Client {
   index: number;
@@ -47,8 +45,7 @@ class Run {
     closes: {},
     unexpectedFrames: 0,
   };
-  windowStart = Infinity;
-  windowEnd = Infinity;
+  readonly window = new MeasuredWindow(mark);
   sends = 0;
   deliveries = 0;
   stopping = false;
@@ -56,24 +53,6 @@ class Run {
   onSendDone: ((c: Client) => void) | null = null;
   /** Open loop counts latency by send time (every send of the window); closed loop by echo time. */
   latencyBySendTime = false;
-  cpuMs = 0;
-
-  /** Opens the measured window `warmupMs` from now and tells the orchestrator when it opens and closes. */
-  scheduleWindow(warmupMs: number, durationMs: number): void {
-    const now = performance.now();
-    this.windowStart = now + warmupMs;
-    this.windowEnd = this.windowStart + durationMs;
-    let cpuAtStart: NodeJS.CpuUsage;
-    setTimeout(() => {
-      cpuAtStart = process.cpuUsage();
-      void send({ type: 'mark', mark: 'window-start' });
-    }, warmupMs);
-    setTimeout(() => {
-      const used = process.cpuUsage(cpuAtStart);
-      this.cpuMs = (used.user + used.system) / 1000;
-      void send({ type: 'mark', mark: 'window-end' });
-    }, warmupMs + durationMs);
-  }
 
   send(c: Client): void {
     const seq = ++c.seq;
@@ -103,15 +82,14 @@ class Run {
         return;
       }
       c.inflight.delete(seq);
-      if (now >= this.windowStart && now < this.windowEnd) this.sends++;
-      const at = this.latencyBySendTime ? sentAt : now;
-      if (at >= this.windowStart && at < this.windowEnd) this.latency.push(now - sentAt);
+      if (this.window.has(now)) this.sends++;
+      if (this.window.has(this.latencyBySendTime ? sentAt : now)) this.latency.push(now - sentAt);
       this.onSendDone?.(c);
     } else if (m.sender_id === c.peer.userId) {
       if (seq <= c.lastPeerSeq) this.anomalies.duplicates++;
       else c.lastPeerSeq = seq;
       c.received++;
-      if (now >= this.windowStart && now < this.windowEnd) this.deliveries++;
+      if (this.window.has(now)) this.deliveries++;
     } else {
       this.anomalies.unexpectedFrames++;
     }
@@ -147,28 +125,6 @@ class Run {
 function seqOf(clientId: string | null): number {
   if (clientId === null) return -1;
   return Number(clientId.slice(clientId.lastIndexOf('.') + 1));
-}
-
-function openSocket(baseUrl: string, token: string, localAddress?: string): Promise<WebSocket> {
-  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`, {
-    headers: { authorization: `Bearer ${token}` },
-    perMessageDeflate: false,
-    // The generator shares the machine with the server: skip work that measures nothing of it.
-    skipUTF8Validation: true,
-    handshakeTimeout: SOCKET_OPEN_TIMEOUT_MS,
-    localAddress,
-  });
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => {
-      ws.removeAllListeners('error');
-      resolve(ws);
-    });
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => {
-      ws.terminate();
-      reject(new Error(`upgrade refused with ${res.statusCode}`));
-    });
-  });
 }
 
 /** Logs the pairs in, starts their chats and opens one socket per user. */
@@ -218,16 +174,6 @@ async function drainAndClose(run: Run, clients: Client[]): Promise<void> {
   await closeAll(clients.map((c) => c.ws));
 }
 
-async function closeAll(sockets: WebSocket[]): Promise<void> {
-  const closed = sockets.map((ws) =>
-    ws.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise<void>((resolve) => ws.once('close', () => resolve())),
-  );
-  for (const ws of sockets) ws.close(1000);
-  const timer = setTimeout(() => sockets.forEach((ws) => ws.terminate()), 5000);
-  await Promise.all(closed);
-  clearTimeout(timer);
-}
-
 function loadResult(job: ClosedLoopJob | OpenLoopJob, run: Run, clients: Client[], setupMs: number): LoadResult {
   const seconds = job.durationMs / 1000;
   return {
@@ -241,7 +187,7 @@ function loadResult(job: ClosedLoopJob | OpenLoopJob, run: Run, clients: Client[
     latency: run.latency.summary(),
     scheduleLag: job.kind === 'open' ? run.lag.summary() : undefined,
     totalSent: clients.reduce((n, c) => n + c.seq, 0),
-    cpuMs: run.cpuMs,
+    cpuMs: run.window.cpuMs,
     anomalies: run.anomalies,
   };
 }
@@ -255,7 +201,7 @@ async function closedLoop(job: ClosedLoopJob): Promise<LoadResult> {
   run.onSendDone = (c) => {
     if (!run.stopping && c.ws.readyState === WebSocket.OPEN) run.send(c);
   };
-  run.scheduleWindow(job.warmupMs, job.durationMs);
+  run.window.schedule(job.warmupMs, job.durationMs);
   for (const c of clients) for (let i = 0; i < job.window; i++) run.send(c);
   await sleep(job.warmupMs + job.durationMs);
   await drainAndClose(run, clients);
@@ -269,27 +215,11 @@ async function openLoop(job: OpenLoopJob): Promise<LoadResult> {
   const clients = await setupPairs(job, run);
   const setupMs = performance.now() - t0;
 
-  const interval = 1000 / job.rate;
-  const total = Math.ceil(((job.warmupMs + job.durationMs) / 1000) * job.rate);
-  const start = performance.now();
-  run.scheduleWindow(job.warmupMs, job.durationMs);
-  let issued = 0;
-  await new Promise<void>((resolve) => {
-    // Sends follow the clock, never the echoes: a slow server meets the same offered load and its
-    // stalls show in the latency of every message queued behind them.
-    const tick = () => {
-      const now = performance.now();
-      const due = Math.min(total, Math.floor((now - start) / interval) + 1);
-      for (; issued < due; issued++) {
-        const scheduled = start + issued * interval;
-        if (scheduled >= run.windowStart && scheduled < run.windowEnd) run.lag.push(now - scheduled);
-        const c = clients[issued % clients.length]!;
-        if (c.ws.readyState === WebSocket.OPEN) run.send(c);
-      }
-      if (issued >= total) resolve();
-      else setTimeout(tick, 1);
-    };
-    tick();
+  run.window.schedule(job.warmupMs, job.durationMs);
+  await onClock(job.rate, job.warmupMs + job.durationMs, (i, scheduled, now) => {
+    if (run.window.has(scheduled)) run.lag.push(now - scheduled);
+    const c = clients[i % clients.length]!;
+    if (c.ws.readyState === WebSocket.OPEN) run.send(c);
   });
   await drainAndClose(run, clients);
   return loadResult(job, run, clients, setupMs);
@@ -331,14 +261,16 @@ async function idle(job: IdleJob, step: (s: 'logged-in' | 'holding', detail: Rec
   return { kind: 'idle', users, opened: sockets.length, failed, openMs, closes };
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** Resolves once the message is handed to the channel, so that a disconnect right after loses nothing. */
 function send(message: FromLoadgen): Promise<void> {
   return new Promise((resolve) => {
     if (!process.send) return resolve();
     process.send(message, undefined, undefined, () => resolve());
   });
+}
+
+function mark(m: Mark): void {
+  void send({ type: 'mark', mark: m });
 }
 
 /** Waits for the orchestrator's `continue`, which it sends once it has read the server's memory. */
@@ -359,6 +291,8 @@ async function runJob(job: Job): Promise<LoadResult | IdleResult> {
       return closedLoop(job);
     case 'open':
       return openLoop(job);
+    case 'room':
+      return roomLoad(job, mark);
     case 'idle':
       return idle(job, async (step, detail) => {
         const next = waitContinue();

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 
-export const SCENARIOS = ['startup', 'throughput', 'openloop', 'idle', 'history', 'chats'] as const;
+export const SCENARIOS = ['startup', 'throughput', 'openloop', 'rooms', 'idle', 'history', 'chats'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -24,6 +24,16 @@ export interface BenchOptions {
   durable: boolean;
   /** Total sends per second of the open-loop run, over all users. */
   rate: number;
+  /** Members of the room of the rooms scenario, each holding one socket. */
+  roomMembers: number;
+  /** Members who post to it. */
+  roomSenders: number;
+  /** Closed loop: messages each sender keeps on their way to every member. */
+  roomWindow: number;
+  /** Open loop: messages per second, all senders together. */
+  roomRate: number;
+  /** Load runs of the server and of the baseline in each loop of the rooms scenario (its setup is long). */
+  roomRounds: number;
   /** Authenticated sockets held open to measure memory per idle socket. */
   idleSockets: number;
   /** Sockets per user in the idle run (1: one user per socket, as most clients are). */
@@ -57,6 +67,11 @@ const HELP = `npm run bench [-- --name=value …]   (or the same names as enviro
   ROUNDS=3             server and baseline load runs per loop, alternating; the median round is shown
   DURABLE=1            0: leave out the durable baseline (stores each turn's sends in one SQLite commit)
   RATE=5000            open-loop sends per second, all users together
+  ROOM_MEMBERS=1000    members of the rooms scenario's one room, one socket each
+  ROOM_SENDERS=8       members who post to it
+  ROOM_W=4             closed loop: messages each sender keeps on their way to every member
+  ROOM_RATE=65         open loop: messages per second, all senders together
+  ROOM_ROUNDS=1        as ROUNDS, for the rooms scenario (a thousand logins, sockets and joins per run)
   IDLE_SOCKETS=10000   authenticated idle sockets for the memory figure
   IDLE_SOCKETS_PER_USER=1
   HISTORY_SIZES=10000,1000000   messages in the chats whose history page is timed
@@ -116,6 +131,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
     return n;
   });
 
+  const roomMembers = int('ROOM_MEMBERS', 1000, 2, 20_000);
+
   const stamp = new Date().toISOString().replace(/:/g, '-').replace(/\..*$/, '');
   const resolve = (p: string) => path.resolve(projectRoot, p);
   return {
@@ -126,6 +143,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
     rounds: int('ROUNDS', 3, 1, 20),
     durable: flag('DURABLE', '1'),
     rate: int('RATE', 5000, 1, 1_000_000),
+    roomMembers,
+    roomSenders: int('ROOM_SENDERS', 8, 1, roomMembers),
+    roomWindow: int('ROOM_W', 4, 1, 1000),
+    roomRate: int('ROOM_RATE', 65, 1, 100_000),
+    roomRounds: int('ROOM_ROUNDS', 1, 1, 20),
     idleSockets: int('IDLE_SOCKETS', 10_000, 1, 100_000),
     idleSocketsPerUser: int('IDLE_SOCKETS_PER_USER', 1, 1, 1000),
     historySizes,

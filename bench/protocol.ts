@@ -1,16 +1,21 @@
 import type { LatencySummary } from './stats.js';
 
 /** What the orchestrator asks of the load generator (over the child's IPC channel). */
-export type Job = ClosedLoopJob | OpenLoopJob | IdleJob;
+export type Job = ClosedLoopJob | OpenLoopJob | RoomJob | IdleJob;
+export type LoadJob = Exclude<Job, IdleJob>;
 
-interface PairsJob {
+/** A job that loads the target and measures a window after a warm-up. */
+export interface TimedJob {
   /** `http://127.0.0.1:<port>`; the socket is `ws://…/v1/ws`. */
   baseUrl: string;
-  pairs: number;
   /** Makes usernames and client_ids unique to this run. */
   prefix: string;
   warmupMs: number;
   durationMs: number;
+}
+
+interface PairsJob extends TimedJob {
+  pairs: number;
 }
 
 /** Each user keeps `window` sends in flight; the next goes out when an echo comes back. */
@@ -23,6 +28,20 @@ export interface ClosedLoopJob extends PairsJob {
 export interface OpenLoopJob extends PairsJob {
   kind: 'open';
   rate: number;
+}
+
+/**
+ * One room of `members` users, each holding one socket, of whom the first `senders` post to it.
+ * A message is done once every member's socket has it (the sender's echo included).
+ */
+export interface RoomJob extends TimedJob {
+  kind: 'room';
+  members: number;
+  senders: number;
+  /** Open loop: sends per second, all senders together, on the clock. Null: closed loop. */
+  rate: number | null;
+  /** Closed loop: messages each sender keeps under way; the next goes when one is done. */
+  window: number;
 }
 
 /** Logs `sockets / socketsPerUser` users in, pauses, opens the sockets, pauses, closes them. */
@@ -49,7 +68,7 @@ export interface Anomalies {
   errorFrames: Record<string, number>;
   /** Sends never echoed to the sender, after the drain at the end. */
   lostEchoes: number;
-  /** Sends never delivered to the other member of the pair, after the drain. */
+  /** After the drain: sends the peer never had (pairs), or each member without a send (room). */
   lostDeliveries: number;
   /** Echoes or deliveries of a client_id already seen on that socket. */
   duplicates: number;
@@ -62,15 +81,19 @@ export interface Anomalies {
 }
 
 export interface LoadResult {
-  kind: 'closed' | 'open';
+  kind: 'closed' | 'open' | 'room';
   setupMs: number;
   measuredMs: number;
-  /** Sends whose echo came back within the measured window (closed) / sent within it (open). */
+  /** Sends done (echoed; in a room, at every member) within the measured window. */
   sends: number;
+  /** Messages received by members other than the sender (pairs), by every member (room). */
   deliveries: number;
   sendsPerSec: number;
   deliveriesPerSec: number;
-  /** Send to echo, every send counted. */
+  /**
+   * Send to echo (pairs), to the last member's frame (room), of every send done in the window
+   * (closed loop) or sent in it (open loop).
+   */
   latency: LatencySummary;
   /** Open loop only: how late sends went out against their schedule (the generator's own lag). */
   scheduleLag?: LatencySummary;

@@ -18,6 +18,7 @@ import { SERVER_NODE_FLAGS, useServerBuild } from './servers.js';
 import { idle } from './scenarios/idle.js';
 import { openLoop, throughput } from './scenarios/load.js';
 import { chats, history, startup } from './scenarios/reads.js';
+import { rooms } from './scenarios/rooms.js';
 
 const PROJECT_ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -30,7 +31,7 @@ function cleanUp(): void {
   tmpRoot = null;
 }
 
-const scenarios: Record<ScenarioName, Scenario> = { startup, throughput, openloop: openLoop, idle, history, chats };
+const scenarios: Record<ScenarioName, Scenario> = { startup, throughput, openloop: openLoop, rooms, idle, history, chats };
 
 /** Which code was measured: the commit of the checkout, and whether it had changes on top. */
 function checkout(): { commit: string; changed: boolean } | null {
@@ -122,7 +123,7 @@ async function main(): Promise<number> {
   const server = [...SERVER_NODE_FLAGS, report.server.main].join(' ');
   console.log(`\n${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${report.date}, ${report.durationS.toFixed(0)} s; server: node ${server}`);
   console.log(table(rows));
-  for (const name of ['throughput', 'openloop'] as const) {
+  for (const name of ['throughput', 'openloop', 'rooms'] as const) {
     const profile = results[name]?.data.profile as ProfileSummary | undefined;
     if (profile) console.log(`\n${name}: ${formatProfile(profile)}`);
   }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runJob } from '../driver.js';
 import * as f from '../format.js';
-import type { Anomalies, LoadResult } from '../protocol.js';
+import type { Anomalies, LoadJob, LoadResult, TimedJob } from '../protocol.js';
 import { cpuTicks, machineTicks } from '../processes.js';
 import { startTarget, type TargetKind } from '../servers.js';
 import { summarizeProfile, newestProfile, type ProfileSummary } from '../profile.js';
@@ -21,7 +21,7 @@ export interface WindowCpu {
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-interface TargetRun {
+export interface TargetRun {
   result: LoadResult;
   cpu: WindowCpu | undefined;
   startupMs: number;
@@ -45,17 +45,22 @@ function countStored(dataDir: string): number {
   }
 }
 
+/** A kind of load run: `name` labels its folders and log lines, `job` is its job against one target. */
+export interface LoadSpec {
+  name: string;
+  job: (timed: TimedJob) => LoadJob;
+}
+
 /** Starts the target, runs one load job against it, stops it (gracefully: a profile is written on exit). */
-async function loadTarget(ctx: Context, kind: TargetKind, job: 'closed' | 'open', nodeArgs: string[] = []): Promise<TargetRun> {
+async function loadTarget(ctx: Context, kind: TargetKind, spec: LoadSpec, nodeArgs: string[] = []): Promise<TargetRun> {
   const { options } = ctx;
-  await ctx.quiet(`the ${job}-loop run of the ${kind}`);
-  const dataDir = ctx.tempDir(`${job}-${kind}`);
+  await ctx.quiet(`the ${spec.name} run of the ${kind}`);
+  const dataDir = ctx.tempDir(`${spec.name}-${kind}`);
   const target = await startTarget(kind, { dataDir, nodeArgs });
   try {
-    const common = {
+    const timed: TimedJob = {
       baseUrl: target.baseUrl,
-      pairs: options.pairs,
-      prefix: `${job[0]}${kind[0]}_`,
+      prefix: `${spec.name[0]}${kind[0]}_`,
       warmupMs: options.warmupS * 1000,
       durationMs: options.durationS * 1000,
     };
@@ -76,10 +81,7 @@ async function loadTarget(ctx: Context, kind: TargetKind, job: 'closed' | 'open'
         };
       }
     };
-    const result =
-      job === 'closed'
-        ? await Promise.race([runJob({ ...common, kind: 'closed', window: options.window }, bound, { onMark }), target.proc.died()])
-        : await Promise.race([runJob({ ...common, kind: 'open', rate: options.rate }, bound, { onMark }), target.proc.died()]);
+    const result = await Promise.race([runJob(spec.job(timed), bound, { onMark }), target.proc.died()]);
     let cpu: WindowCpu | undefined;
     if (window) {
       const pct = (ms: number) => (100 * ms) / window!.ms;
@@ -109,7 +111,7 @@ async function loadTarget(ctx: Context, kind: TargetKind, job: 'closed' | 'open'
 }
 
 /** A run of the server and one of the baseline (and of the durable one), right after each other. */
-interface Round {
+export interface Round {
   server: TargetRun;
   baseline: TargetRun;
   durable?: TargetRun;
@@ -117,7 +119,7 @@ interface Round {
 
 const runsOf = (r: Round) => [r.server, r.baseline, ...(r.durable ? [r.durable] : [])];
 
-function cpuRow(label: string, rounds: readonly Round[], shown: Round): f.Row {
+export function cpuRow(label: string, rounds: readonly Round[], shown: Round): f.Row {
   const describe = (c: WindowCpu | undefined) => (c ? `${c.target.toFixed(0)} / ${c.loadgen.toFixed(0)} / ${c.other.toFixed(0)}` : '–');
   // Other processes' CPU distorts every figure of the run: flagged rather than hidden.
   const quiet = (c: WindowCpu | undefined) => c !== undefined && c.other < 10;
@@ -144,7 +146,7 @@ function storeMismatch(run: TargetRun): number {
 }
 
 /** Every round counts: one lost message in any of them is one too many. */
-function anomalyRow(label: string, rounds: readonly Round[]): f.Row {
+export function anomalyRow(label: string, rounds: readonly Round[]): f.Row {
   const count = (run: TargetRun) => anomalyCount(run.result.anomalies) + run.logErrors + storeMismatch(run) + (run.exit.code === 0 ? 0 : 1);
   const total = (side: 'server' | 'baseline' | 'durable') => rounds.reduce((n, r) => n + (r[side] ? count(r[side]) : 0), 0);
   const describe = (n: number) => (n === 0 ? '0' : `${n} (see JSON)`);
@@ -159,45 +161,52 @@ function anomalyRow(label: string, rounds: readonly Round[]): f.Row {
 }
 
 /** The server's load run, under `--cpu-prof` when PROFILE is set; the profile is summarized. */
-async function loadServer(ctx: Context, job: 'closed' | 'open'): Promise<{ server: TargetRun; profile?: ProfileSummary }> {
+async function loadServer(ctx: Context, spec: LoadSpec): Promise<{ server: TargetRun; profile?: ProfileSummary }> {
   const { options } = ctx;
-  if (!options.profile) return { server: await loadTarget(ctx, 'server', job) };
-  const dir = path.join(options.profileDir, `${job}-loop`);
+  if (!options.profile) return { server: await loadTarget(ctx, 'server', spec) };
+  const dir = path.join(options.profileDir, spec.name);
   mkdirSync(dir, { recursive: true });
   const since = Date.now();
-  const server = await loadTarget(ctx, 'server', job, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const server = await loadTarget(ctx, 'server', spec, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   // Written by the server as it exits, which loadTarget waited for.
   const file = newestProfile(dir, since);
   if (!file) ctx.log(`warning: no profile was written in ${dir}`);
   return { server, profile: file ? summarizeProfile(file) : undefined };
 }
 
-/** ROUNDS pairs of load runs, server first; only the first server run is profiled. */
-async function loadRounds(ctx: Context, job: 'closed' | 'open', name: string): Promise<{ rounds: Round[]; profile?: ProfileSummary }> {
-  const { options } = ctx;
+/**
+ * `count` pairs of load runs, server first, with a durable baseline run in each when `durable`;
+ * only the first server run is profiled.
+ */
+export async function loadRounds(
+  ctx: Context,
+  spec: LoadSpec,
+  name: string,
+  { count, durable }: { count: number; durable: boolean },
+): Promise<{ rounds: Round[]; profile?: ProfileSummary }> {
   const rounds: Round[] = [];
   let profile: ProfileSummary | undefined;
-  for (let i = 0; i < options.rounds; i++) {
-    const tag = options.rounds > 1 ? ` (round ${i + 1} of ${options.rounds})` : '';
+  for (let i = 0; i < count; i++) {
+    const tag = count > 1 ? ` (round ${i + 1} of ${count})` : '';
     ctx.log(`${name}: server${tag}`);
-    const run = i === 0 ? await loadServer(ctx, job) : { server: await loadTarget(ctx, 'server', job) };
+    const run = i === 0 ? await loadServer(ctx, spec) : { server: await loadTarget(ctx, 'server', spec) };
     profile ??= run.profile;
     ctx.log(`${name}: baseline${tag}`);
-    const baseline = await loadTarget(ctx, 'baseline', job);
-    if (options.durable) ctx.log(`${name}: durable baseline${tag}`);
-    const durable = options.durable ? await loadTarget(ctx, 'durable', job) : undefined;
-    rounds.push({ server: run.server, baseline, durable });
+    const baseline = await loadTarget(ctx, 'baseline', spec);
+    if (durable) ctx.log(`${name}: durable baseline${tag}`);
+    const durableRun = durable ? await loadTarget(ctx, 'durable', spec) : undefined;
+    rounds.push({ server: run.server, baseline, durable: durableRun });
   }
   return { rounds, profile };
 }
 
 /** The round with the median `figure` (of two middle ones, the lower). */
-function medianRound(rounds: readonly Round[], figure: (r: Round) => number): Round {
+export function medianRound(rounds: readonly Round[], figure: (r: Round) => number): Round {
   return [...rounds].sort((a, b) => figure(a) - figure(b))[Math.floor((rounds.length - 1) / 2)]!;
 }
 
 /** With several rounds, one row of each round's figures, in the order they ran. */
-function eachRoundRow(metric: string, rounds: readonly Round[], cells: (r: Round) => Pick<f.Row, 'server' | 'baseline' | 'ratio'>): f.Row[] {
+export function eachRoundRow(metric: string, rounds: readonly Round[], cells: (r: Round) => Pick<f.Row, 'server' | 'baseline' | 'ratio'>): f.Row[] {
   if (rounds.length < 2) return [];
   const all = rounds.map(cells);
   const join = (key: 'server' | 'baseline' | 'ratio') => (all.some((c) => c[key] !== undefined) ? all.map((c) => c[key] ?? '–').join(', ') : undefined);
@@ -215,7 +224,8 @@ const DURABLE = 'vs the durable baseline (SQLite, a commit per turn, synchronous
 export async function throughput(ctx: Context): Promise<ScenarioResult> {
   const { options } = ctx;
   ctx.log(`throughput: ${options.pairs} pairs, W=${options.window}, ${options.durationS} s, ${options.rounds} round(s)`);
-  const { rounds, profile } = await loadRounds(ctx, 'closed', 'throughput');
+  const spec: LoadSpec = { name: 'closed-loop', job: (t) => ({ ...t, kind: 'closed', pairs: options.pairs, window: options.window }) };
+  const { rounds, profile } = await loadRounds(ctx, spec, 'throughput', { count: options.rounds, durable: options.durable });
   const share = (r: Round) => r.server.result.sendsPerSec / r.baseline.result.sendsPerSec;
   const shown = medianRound(rounds, share);
 
@@ -257,7 +267,8 @@ export async function throughput(ctx: Context): Promise<ScenarioResult> {
 export async function openLoop(ctx: Context): Promise<ScenarioResult> {
   const { options } = ctx;
   ctx.log(`open loop: ${options.rate} msgs/s, ${options.durationS} s, ${options.rounds} round(s)`);
-  const { rounds, profile } = await loadRounds(ctx, 'open', 'open loop');
+  const spec: LoadSpec = { name: 'open-loop', job: (t) => ({ ...t, kind: 'open', pairs: options.pairs, rate: options.rate }) };
+  const { rounds, profile } = await loadRounds(ctx, spec, 'open loop', { count: options.rounds, durable: options.durable });
   const shown = medianRound(rounds, (r) => r.server.result.latency.p99);
   const s = shown.server.result;
   const b = shown.baseline.result;
