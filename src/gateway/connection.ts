@@ -4,6 +4,14 @@ import type { Principal } from '../auth/plugin.js';
 import type { Encoder, Outbound } from '../realtime/events.js';
 import type { Subscriber } from '../realtime/hub.js';
 
+/** A text frame: shared bytes (events, see `Outbound`) or a string of the socket's own. */
+export type Frame = Buffer | string;
+
+const byteLength = (frame: Frame) => (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
+
+// Frames are always text, also when handed over as bytes.
+const TEXT = { binary: false };
+
 export const CloseCode = {
   GOING_AWAY: 1001,
   TOO_BIG: 1009,
@@ -20,7 +28,7 @@ export class Connection implements Subscriber {
   user: Principal | null = null;
   lastActivity = Date.now();
   /** Frames that arrive while a resume replays, sent after it so that each chat stays in id order. */
-  private held: string[] | null = null;
+  private held: Frame[] | null = null;
   private heldBytes = 0;
   private closing = false;
   private corked = false;
@@ -50,10 +58,10 @@ export class Connection implements Subscriber {
     else if (this.open) this.socket.ping();
   }
 
-  send(frame: string): void {
+  send(frame: Frame): void {
     if (this.held) {
       this.held.push(frame);
-      this.heldBytes += frame.length;
+      this.heldBytes += byteLength(frame);
       if (this.heldBytes > this.maxBacklogBytes) this.overflow();
       return;
     }
@@ -61,16 +69,17 @@ export class Connection implements Subscriber {
   }
 
   /** Written at once, ahead of held frames: the replay itself. */
-  write(frame: string): void {
+  write(frame: Frame): void {
     if (!this.open) return;
+    const bytes = byteLength(frame);
     // The backlog is what the peer has not taken from earlier ticks, not what this tick just wrote.
-    if (this.socket.bufferedAmount - this.tickBytes + frame.length > this.maxBacklogBytes) {
+    if (this.socket.bufferedAmount - this.tickBytes + bytes > this.maxBacklogBytes) {
       this.overflow();
       return;
     }
     this.cork();
-    this.tickBytes += frame.length;
-    this.socket.send(frame);
+    this.tickBytes += bytes;
+    this.socket.send(frame, TEXT);
   }
 
   /**

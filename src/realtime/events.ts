@@ -26,15 +26,20 @@ export interface Encoder {
   wants?(event: ServerEvent): boolean;
 }
 
-/** An event on its way to sockets: written once per dialect that has a socket for it, not once per socket. */
+/**
+ * An event on its way to sockets: written once per dialect that has a socket for it, not once per
+ * socket, and as bytes, which every socket then sends as they are (a string would be measured and
+ * encoded again for each of a room's thousand sockets).
+ */
 export class Outbound {
-  private readonly frames: (string | null)[] = [];
+  private readonly frames: (Buffer | null)[] = [];
 
   constructor(readonly event: ServerEvent) {}
 
-  frameFor(encoder: Encoder): string | null {
+  frameFor(encoder: Encoder): Buffer | null {
     const cached = this.frames[encoder.slot];
     if (cached !== undefined) return cached;
-    return (this.frames[encoder.slot] = encoder.encode(this.event));
+    const frame = encoder.encode(this.event);
+    return (this.frames[encoder.slot] = frame === null ? null : Buffer.from(frame));
   }
 }
