@@ -4,7 +4,7 @@
  */
 import WebSocket from 'ws';
 import { closeHttpAgent, initiate, login, mapLimit, type Session } from './http.js';
-import type { Anomalies, ClosedLoopJob, FromLoadgen, IdleJob, IdleResult, Job, LoadResult, OpenLoopJob, ToLoadgen } from './protocol.js';
+import { noAnomalies, type Anomalies, type ClosedLoopJob, type FromLoadgen, type IdleJob, type IdleResult, type Job, type LoadResult, type OpenLoopJob, type ToLoadgen } from './protocol.js';
 import { roomLoad } from './room-load.js';
 import { closeAll, CONTENT, DRAIN_TIMEOUT_MS, openSocket, sleep } from './sockets.js';
 import { Samples } from './stats.js';
@@ -36,15 +36,7 @@ type ErrorFrame = { type: 'error'; code: string; client_id?: string };
 class Run {
   readonly latency = new Samples(1 << 20);
   readonly lag = new Samples(1 << 16);
-  readonly anomalies: Anomalies = {
-    errorFrames: {},
-    lostEchoes: 0,
-    lostDeliveries: 0,
-    duplicates: 0,
-    outOfOrder: 0,
-    closes: {},
-    unexpectedFrames: 0,
-  };
+  readonly anomalies: Anomalies = noAnomalies();
   readonly window = new MeasuredWindow(mark);
   sends = 0;
   deliveries = 0;

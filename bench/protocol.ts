@@ -80,6 +80,16 @@ export interface Anomalies {
   unexpectedFrames: number;
 }
 
+export const noAnomalies = (): Anomalies => ({
+  errorFrames: {},
+  lostEchoes: 0,
+  lostDeliveries: 0,
+  duplicates: 0,
+  outOfOrder: 0,
+  closes: {},
+  unexpectedFrames: 0,
+});
+
 export interface LoadResult {
   kind: 'closed' | 'open' | 'room';
   setupMs: number;

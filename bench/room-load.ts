@@ -5,7 +5,7 @@
  */
 import WebSocket from 'ws';
 import { createRoom, joinRoom, login, mapLimit } from './http.js';
-import type { Anomalies, LoadResult, RoomJob } from './protocol.js';
+import { noAnomalies, type Anomalies, type LoadResult, type RoomJob } from './protocol.js';
 import { closeAll, CONTENT, DRAIN_TIMEOUT_MS, openSocket, sleep } from './sockets.js';
 import { Samples } from './stats.js';
 import { MeasuredWindow, onClock, type Mark } from './timing.js';
@@ -88,15 +88,7 @@ class RoomRun {
   readonly window: MeasuredWindow;
   readonly latency = new Samples(1 << 16);
   readonly lag = new Samples(1 << 16);
-  readonly anomalies: Anomalies = {
-    errorFrames: {},
-    lostEchoes: 0,
-    lostDeliveries: 0,
-    duplicates: 0,
-    outOfOrder: 0,
-    closes: {},
-    unexpectedFrames: 0,
-  };
+  readonly anomalies: Anomalies = noAnomalies();
   readonly sent: Sends;
   /** The newest message id each member has had. */
   private readonly lastId: Float64Array;

@@ -1,7 +1,7 @@
 import * as f from '../format.js';
 import type { LoadResult } from '../protocol.js';
 import type { Context, ScenarioResult } from './context.js';
-import { anomalyRow, cpuRow, eachRoundRow, loadRounds, medianRound, type LoadSpec, type Round } from './load.js';
+import { anomalyRow, cpuRow, eachRoundRow, loadRounds, medianRound, type LoadSpec, type Round, type TargetRun } from './load.js';
 
 /** Deliveries that went wrong, every round of every side counted: all must be zero. */
 function deliveryRow(label: string, rounds: readonly Round[]): f.Row {
@@ -82,6 +82,13 @@ export async function rooms(ctx: Context): Promise<ScenarioResult> {
       baseline: f.int(r.baseline.result.deliveriesPerSec),
       ratio: f.ratio(r.server.result.deliveriesPerSec, r.baseline.result.deliveriesPerSec),
     })),
+    // The generator is what holds both sides back here (it reads every copy): what each side spends
+    // per delivery compares them where their deliveries per second cannot.
+    ...eachRoundRow(`${label}: CPU per delivery, µs, each round (ratio: the server's cost over the baseline's)`, fast.rounds, (r) => ({
+      server: cpuPerDelivery(r.server).toFixed(2),
+      baseline: cpuPerDelivery(r.baseline).toFixed(2),
+      ratio: f.ratio(cpuPerDelivery(r.server), cpuPerDelivery(r.baseline)),
+    })),
     { metric: `${label}: messages/s at every member`, server: f.int(s.sendsPerSec), baseline: f.int(b.sendsPerSec), ratio: f.ratio(s.sendsPerSec, b.sendsPerSec) },
     { metric: `${label}: send to last member p50 / p99 / max, ms`, server: f.latency(s.latency), baseline: f.latency(b.latency) },
     cpuRow(label, fast.rounds, shown),
@@ -111,4 +118,9 @@ export async function rooms(ctx: Context): Promise<ScenarioResult> {
       profile: fast.profile,
     },
   };
+}
+
+/** Microseconds of the target's CPU per frame a member received, in the measured window. */
+function cpuPerDelivery(run: TargetRun): number {
+  return run.cpu ? (run.cpu.target / 100) * 1e6 / run.result.deliveriesPerSec : NaN;
 }

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { deJson, string, struct, uuid, vec } from './dejson.js';
+import { DecodingSocket } from './decoding-socket.js';
 import type { Teardown, TestServer } from './server.js';
 
 /**
@@ -23,21 +24,8 @@ export const RANDOM = '00000000-0000-0000-0000-000000000002';
 /** An integer id as the surface writes it. */
 export const asUuid = (id: number) => `00000000-0000-0000-0000-${id.toString(16).padStart(12, '0')}`;
 
-/**
- * The client's room socket (`/api/ws/{room_id}?token=`): every frame decoded as `NewMessage`; one
- * that fails to decode is kept in `undecodable`, for tests to assert that there are none.
- */
-export class RoomSocket {
-  readonly messages: any[] = [];
-  readonly undecodable: string[] = [];
-  private waiters: (() => void)[] = [];
-  readonly closed: Promise<number>;
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => this.push(data.toString()));
-    this.closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
-  }
-
+/** The client's room socket (`/api/ws/{room_id}?token=`): every frame decoded as `NewMessage`. */
+export class RoomSocket extends DecodingSocket {
   static url(server: TestServer, roomId: string, token: string): string {
     return `${server.url.replace(/^http/, 'ws')}/api/ws/${roomId}?token=${encodeURIComponent(token)}`;
   }
@@ -54,25 +42,7 @@ export class RoomSocket {
     return socket;
   }
 
-  /** Waits until `count` frames have arrived in all. */
-  async received(count: number, timeoutMs = 5000): Promise<any[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.messages.length < count) {
-      if (Date.now() > deadline) throw new Error(`${this.messages.length} of ${count} frames; undecodable: ${this.undecodable.join(' | ')}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-    return this.messages.slice(0, count);
-  }
-
-  private push(text: string): void {
-    try {
-      this.messages.push(deJson(text, NewMessage));
-    } catch {
-      this.undecodable.push(text);
-    }
-    for (const wake of this.waiters.splice(0)) wake();
+  protected decode(text: string): unknown {
+    return deJson(text, NewMessage);
   }
 }

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { deJson, i64, option, string, struct, vec, type Ty } from './dejson.js';
+import { DecodingSocket } from './decoding-socket.js';
 import type { Teardown, TestServer } from './server.js';
 
 /**
@@ -58,22 +59,9 @@ export async function call(
   return deJson(text, answer);
 }
 
-/**
- * The client's socket on `/ws`: every frame is decoded as a `ChatMessage` (READY as `WsReady`). The
- * real client drops a frame it cannot decode; here each one is kept in `undecodable`, for tests to
- * assert that there are none.
- */
-export class ShindensenSocket {
-  readonly messages: any[] = [];
-  readonly undecodable: string[] = [];
+/** The client's socket on `/ws`: every frame is decoded as a `ChatMessage` (READY as `WsReady`). */
+export class ShindensenSocket extends DecodingSocket {
   private ready: ((frame: any) => void) | null = null;
-  private waiters: (() => void)[] = [];
-  readonly closed: Promise<number>;
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => this.push(data.toString()));
-    this.closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
-  }
 
   /** Opens `/ws` with the token in the upgrade's header, or (`identify`) sends IDENTIFY and waits for READY. */
   static async open(t: Teardown, server: TestServer, token: string, via: 'header' | 'identify'): Promise<ShindensenSocket> {
@@ -102,32 +90,12 @@ export class ShindensenSocket {
     this.ws.send(JSON.stringify(frame));
   }
 
-  /** Waits until `count` messages have arrived in all. */
-  async received(count: number, timeoutMs = 5000): Promise<any[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.messages.length < count) {
-      if (Date.now() > deadline) throw new Error(`${this.messages.length} of ${count} messages; undecodable: ${this.undecodable.join(' | ')}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-    return this.messages.slice(0, count);
-  }
-
-  private push(text: string): void {
-    try {
-      if (this.ready) {
-        const ready = this.ready;
-        this.ready = null;
-        ready(deJson(text, WsReady));
-        return;
-      }
-      this.messages.push(deJson(text, ChatMessage));
-    } catch {
-      this.undecodable.push(text);
-    }
-    for (const wake of this.waiters.splice(0)) wake();
+  protected decode(text: string): unknown {
+    if (!this.ready) return deJson(text, ChatMessage);
+    const ready = this.ready;
+    this.ready = null;
+    ready(deJson(text, WsReady));
+    return undefined;
   }
 }
 
