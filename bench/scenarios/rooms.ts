@@ -84,7 +84,13 @@ export async function rooms(ctx: Context): Promise<ScenarioResult> {
     })),
     // The generator is what holds both sides back here (it reads every copy): what each side spends
     // per delivery compares them where their deliveries per second cannot.
-    ...eachRoundRow(`${label}: CPU per delivery, µs, each round (ratio: the server's cost over the baseline's)`, fast.rounds, (r) => ({
+    {
+      metric: `${label}: CPU per delivery, µs (ratio: the server's cost over the baseline's)`,
+      server: cpuPerDelivery(shown.server).toFixed(2),
+      baseline: cpuPerDelivery(shown.baseline).toFixed(2),
+      ratio: f.ratio(cpuPerDelivery(shown.server), cpuPerDelivery(shown.baseline)),
+    },
+    ...eachRoundRow(`${label}: CPU per delivery of each round, µs`, fast.rounds, (r) => ({
       server: cpuPerDelivery(r.server).toFixed(2),
       baseline: cpuPerDelivery(r.baseline).toFixed(2),
       ratio: f.ratio(cpuPerDelivery(r.server), cpuPerDelivery(r.baseline)),
