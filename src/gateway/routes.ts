@@ -3,8 +3,6 @@ import type { WebSocket } from 'ws';
 import { bearerToken } from '../auth/bearer.js';
 import type { Principal } from '../auth/plugin.js';
 import { AppError, unauthorized } from '../errors.js';
-import { parseUuid } from '../rooms-api/model.js';
-import { roomNotFound } from '../rooms/service.js';
 import { CloseCode } from './connection.js';
 import type { Dialect } from './dialect.js';
 import { nativeDialect } from './dialects/native.js';
@@ -23,7 +21,7 @@ declare module 'fastify' {
 
 /** The sockets of every surface: `/v1/ws` (native), `/ws` (shindensen) and `/api/ws/{room_id}` (rooms), over one hub. */
 export default async function gateway(app: FastifyInstance) {
-  const { config, realtime, messageService, rooms, roomService } = app;
+  const { config, realtime, messageService, roomService } = app;
   const shindensen = shindensenDialect(app.files.links);
   let accepting = true;
   const context: GatewayContext = {
@@ -79,9 +77,7 @@ export default async function gateway(app: FastifyInstance) {
   socketRoute(
     '/api/ws/:room_id',
     async (request) => {
-      const uuid = parseUuid((request.params as { room_id: string }).room_id);
-      const room = uuid === null ? undefined : await rooms.byUuid(uuid);
-      if (!room) throw roomNotFound();
+      const room = await roomService.byUuid((request.params as { room_id: string }).room_id);
       await roomService.ensureMember(request.wsPrincipal!, room);
       return roomsDialect(room, app.files.links);
     },

@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { logInWithPassword, register } from '../auth/login.js';
-import type { ChatRow } from '../db/schema.js';
 import { errors } from '../http/schemas.js';
 import { Content } from '../messages/schemas.js';
-import { roomNotFound } from '../rooms/service.js';
 import { Password, Username } from '../users/schemas.js';
-import { parseUuid, UUID_PATTERN, toApiMessage, toApiRoom, toApiUser } from './model.js';
+import { UUID_PATTERN, toApiMessage, toApiRoom, toApiUser } from './model.js';
 import { ApiMessage, ApiRoom, ApiSession } from './schemas.js';
 
 const tags = ['rooms-api'];
@@ -24,13 +22,6 @@ const roomsApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     token: app.issueToken({ id: row.id, username: row.username }),
     user: toApiUser(row),
   });
-  /** The room a UUID names; a text that is no UUID names no room. */
-  const roomByUuid = async (text: string): Promise<ChatRow> => {
-    const uuid = parseUuid(text);
-    const room = uuid === null ? undefined : await rooms.byUuid(uuid);
-    if (!room) throw roomNotFound();
-    return room;
-  };
   const Credentials = Type.Object({ username: Username, password: Password });
 
   app.post(
@@ -73,7 +64,7 @@ const roomsApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const room = await roomByUuid(request.params.room_id);
+      const room = await roomService.byUuid(request.params.room_id);
       return (await messageService.roomTail(room.id, ROOM_TAIL)).map((m) => toApiMessage(m, room.room_uuid!, files.links));
     },
   );
@@ -89,7 +80,7 @@ const roomsApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const room = await roomByUuid(request.body.room_id);
+      const room = await roomService.byUuid(request.body.room_id);
       await roomService.ensureMember(request.user, room);
       const { message } = await messageService.send(request.user, room.id, request.body.content, null);
       return toApiMessage(message, room.room_uuid!, files.links);

@@ -4,6 +4,7 @@ import type { ChatRow } from '../db/schema.js';
 import { conflict, notFound } from '../errors.js';
 import type { Chat } from '../http/schemas.js';
 import type { Realtime } from '../realtime/realtime.js';
+import { parseUuid } from '../rooms-api/model.js';
 import type { RoomListing, RoomListQuery, RoomQueries } from './queries.js';
 
 export const roomNotFound = () => notFound('ROOM_NOT_FOUND', 'Room not found');
@@ -15,6 +16,14 @@ export class RoomService {
     private readonly chats: ChatQueries,
     private readonly realtime: Realtime,
   ) {}
+
+  /** The room a UUID names (the rooms surface's ids); a text that is no UUID names no room. */
+  async byUuid(text: string): Promise<ChatRow> {
+    const uuid = parseUuid(text);
+    const room = uuid === null ? undefined : await this.rooms.byUuid(uuid);
+    if (!room) throw roomNotFound();
+    return room;
+  }
 
   list(caller: Principal, query: RoomListQuery): Promise<RoomListing[]> {
     return this.rooms.list(caller.id, query);
