@@ -9,6 +9,9 @@ export type Frame = Buffer | string;
 
 const byteLength = (frame: Frame) => (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
 
+/** How often a replay waiting for its peer to read looks again, besides the socket's 'drain'. */
+const DRAIN_POLL_MS = 10;
+
 // Frames are always text, also when handed over as bytes.
 const TEXT = { binary: false };
 
@@ -97,6 +100,33 @@ export class Connection implements Subscriber {
       this.tickBytes = 0;
       tcp.uncork();
     });
+  }
+
+  /** What the peer has not taken yet: written, corked or in the kernel's way. */
+  get backlogBytes(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  /** Resolves once the peer has taken all but `bytes` of what was written, or the socket is gone. */
+  async drained(bytes: number): Promise<void> {
+    // This tick's frames are corked: they start to leave once it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    const tcp = (this.socket as unknown as { _socket?: Socket })._socket;
+    while (tcp && this.open && this.socket.bufferedAmount > bytes) {
+      await new Promise<void>((resolve) => {
+        // 'drain' only comes after a write found the buffer above its high-water mark, which a
+        // small bound may stay below: the timer looks again meanwhile.
+        const timer = setTimeout(done, DRAIN_POLL_MS);
+        function done() {
+          clearTimeout(timer);
+          tcp!.off('drain', done);
+          tcp!.off('close', done);
+          resolve();
+        }
+        tcp.on('drain', done);
+        tcp.on('close', done);
+      });
+    }
   }
 
   hold(): void {

@@ -160,17 +160,32 @@ export class Session {
     }, this.fail(frame));
   }
 
+  /**
+   * Replays every message after `after` up to the present (what was delivered before this socket
+   * went live), oldest first, in pages of `resumeMaxMessages`, while live frames wait: a client that
+   * drops at any moment and resumes after its highest id can then have skipped nothing. The replay
+   * waits for the peer to take its frames, so that it never holds more than half the backlog bound.
+   */
   private async resume(after: number, user: Principal): Promise<void> {
-    const max = this.ctx.limits.resumeMaxMessages;
-    this.conn.hold();
+    const { conn } = this;
+    const page = this.ctx.limits.resumeMaxMessages;
+    const budget = this.ctx.limits.maxBacklogBytes / 2;
+    conn.hold();
     try {
-      const messages = await this.ctx.messages.replay(user.id, after, this.liveFrom, max + 1);
-      const complete = messages.length <= max;
-      const replayed = messages.slice(0, max);
-      for (const message of replayed) this.conn.write(this.dialect.encode({ type: 'message', message })!);
-      this.conn.write(JSON.stringify({ type: 'resumed', last_id: replayed.at(-1)?.id ?? after, complete }));
+      let last = after;
+      for (;;) {
+        const messages = await this.ctx.messages.replay(user.id, last, this.liveFrom, page);
+        for (const message of messages) {
+          if (!conn.open) return;
+          conn.write(this.dialect.encode({ type: 'message', message })!);
+          last = message.id;
+          if (conn.backlogBytes > budget) await conn.drained(budget);
+        }
+        if (messages.length < page) break;
+      }
+      conn.write(JSON.stringify({ type: 'resumed', last_id: last, complete: true }));
     } finally {
-      this.conn.release();
+      conn.release();
     }
   }
 

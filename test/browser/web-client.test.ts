@@ -24,7 +24,7 @@ if (chromiumMissing && !process.env.REQUIRE_BROWSER_TESTS) {
   });
 
   t.test('two people chat in the web client', async (t) => {
-    // A replay of one message at most: a resume after two missed ones must page the rest over REST.
+    // Replays in pages of one message: a resume after two missed ones takes two pages, with nothing live between them.
     const server = await startServer(t, { RESUME_MAX_MESSAGES: '1' });
     const browser = await launch(t);
     const errors: string[] = [];

@@ -3,6 +3,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { sqlitePath } from '../../src/config.js';
+import type { Connection } from '../../src/gateway/connection.js';
 import { login, pair, request, startServer } from '../helpers/server.js';
 import { holdFlushes, until } from '../helpers/flushes.js';
 import { connect, open, TestSocket, type Frame } from '../helpers/ws-client.js';
@@ -89,34 +90,85 @@ t.test('resume skips chats the user has left', async (t) => {
   t.same(frames.map((f) => f.content), ['direct one']);
 });
 
-t.test('resume is bounded per call and continues from last_id', async (t) => {
+/** Sends `resume` and collects what it replays, up to its `resumed` frame. */
+async function resumeOn(socket: TestSocket, after: number) {
+  socket.send({ type: 'resume', after });
+  const frames: Frame[] = [];
+  for (let f = await socket.next(); f.type !== 'resumed'; f = await socket.next()) frames.push(f);
+  return frames;
+}
+
+t.test('a resume replays everything up to the present, in pages of RESUME_MAX_MESSAGES', async (t) => {
   const server = await startServer(t, { RESUME_MAX_MESSAGES: '5' });
   const { alice, bob, chatId } = await pair(server);
   for (let i = 0; i < 12; i++) {
     await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: `m${i}` } });
   }
   const socket = await connect(t, server, bob);
-  const collectResumed = async (after: number) => {
-    socket.send({ type: 'resume', after });
-    const frames: Frame[] = [];
-    let f = await socket.next();
-    while (f.type !== 'resumed') {
-      frames.push(f);
-      f = await socket.next();
-    }
-    return { contents: frames.map((m) => m.content), resumed: f };
-  };
-  const first = await collectResumed(0);
-  t.same(first.contents, ['m0', 'm1', 'm2', 'm3', 'm4']);
-  t.match(first.resumed, { type: 'resumed', complete: false });
-  const second = await collectResumed(first.resumed.last_id);
-  t.same(second.contents, ['m5', 'm6', 'm7', 'm8', 'm9']);
-  const third = await collectResumed(second.resumed.last_id);
-  t.same(third.contents, ['m10', 'm11']);
-  t.match(third.resumed, { complete: true });
-  const none = await collectResumed(third.resumed.last_id);
-  t.same(none.contents, []);
-  t.same(none.resumed, { type: 'resumed', last_id: third.resumed.last_id, complete: true });
+  socket.send({ type: 'resume', after: 0 });
+  const frames: Frame[] = [];
+  let f = await socket.next();
+  for (; f.type !== 'resumed'; f = await socket.next()) frames.push(f);
+  t.same(frames.map((m) => m.content), Array.from({ length: 12 }, (_, i) => `m${i}`), 'three pages, one replay');
+  t.same(f, { type: 'resumed', last_id: frames.at(-1)!.id, complete: true });
+  t.same(await resumeOn(socket, frames.at(-1)!.id), [], 'nothing after the newest');
+});
+
+t.test('a device that drops in the middle of a replay and resumes after its highest id loses nothing', async (t) => {
+  // The failure this prevents: live frames released between pages put the client's highest id
+  // ahead of the replay, and a resume after it skipped what the replay had not reached.
+  const server = await startServer(t, { RESUME_MAX_MESSAGES: '100' });
+  const { alice, bob, chatId } = await pair(server);
+  const sender = await connect(t, server, alice);
+  for (let i = 0; i < 400; i++) sender.send({ chat_id: chatId, content: `old ${i}`, client_id: `o${i}` });
+  for (let n = 0; n < 400; n++) await sender.nextOfType('message');
+
+  const first = await connect(t, server, bob);
+  first.send({ type: 'resume', after: 0 });
+  // New messages arrive while the replay runs.
+  for (let i = 0; i < 50; i++) sender.send({ chat_id: chatId, content: `new ${i}`, client_id: `n${i}` });
+  const seen: Frame[] = [];
+  while (seen.length < 150) seen.push(await first.nextOfType('message'));
+  first.ws.terminate();
+  t.same(seen.map((m) => m.content), Array.from({ length: 150 }, (_, i) => `old ${i}`), 'the replay comes before anything live');
+
+  const second = await connect(t, server, bob);
+  const highest = Math.max(...seen.map((m) => m.id));
+  const rest = await resumeOn(second, highest);
+  for (let n = 0; n < 50; n++) await sender.nextOfType('message');
+  await second.ping();
+  rest.push(...second.drain().filter((m) => m.type === 'message'));
+  const all = [...seen, ...rest].map((m) => m.content);
+  t.same(all, [...Array.from({ length: 400 }, (_, i) => `old ${i}`), ...Array.from({ length: 50 }, (_, i) => `new ${i}`)], 'every message once, in order');
+});
+
+t.test('a replay waits for a slow reader instead of overrunning its backlog bound', async (t) => {
+  const server = await startServer(t, { WS_MAX_BACKLOG_BYTES: '65536' });
+  const { alice, bob, chatId } = await pair(server);
+  const content = 'x'.repeat(3900);
+  const sender = await connect(t, server, alice);
+  for (let i = 0; i < 200; i++) sender.send({ chat_id: chatId, content, client_id: `big${i}` });
+  for (let n = 0; n < 200; n++) await sender.nextOfType('message');
+
+  // ~800 KB to replay through a 64 KiB bound: the most the server holds for the socket at any
+  // moment is sampled after each frame it hands to `ws`.
+  const socket = await connect(t, server, bob);
+  const connection = [...server.app.realtime.hub.subscribers()].find((sub) => sub.user?.id === bob.user.id) as Connection;
+  let peak = 0;
+  const send = connection.socket.send.bind(connection.socket);
+  connection.socket.send = ((...args: Parameters<typeof send>) => {
+    send(...args);
+    peak = Math.max(peak, connection.backlogBytes);
+  }) as typeof send;
+  socket.send({ type: 'resume', after: 0 });
+  const frames: Frame[] = [];
+  let f = await socket.next();
+  for (; f.type !== 'resumed'; f = await socket.next()) frames.push(f);
+  t.equal(frames.length, 200, 'the whole replay arrives');
+  t.same(frames.map((m) => m.client_id), Array.from({ length: 200 }, (_, i) => `big${i}`), 'in order');
+  t.match(f, { complete: true });
+  t.ok(peak <= 65536, `at most ${peak} bytes waited for the peer at once, within the bound`);
+  t.ok(connection.open, 'and the socket is still open');
 });
 
 t.test('a socket that stops answering pings is terminated and counted offline', async (t) => {
