@@ -8,7 +8,7 @@ import { noAnomalies, type Anomalies, type ClosedLoopJob, type FromLoadgen, type
 import { roomLoad } from './room-load.js';
 import { closeAll, CONTENT, DRAIN_TIMEOUT_MS, openSocket, sleep } from './sockets.js';
 import { Samples } from './stats.js';
-import { MeasuredWindow, onClock, type Mark } from './timing.js';
+import { loadResult, MeasuredWindow, onClock, type Mark } from './timing.js';
 
 interface Client {
   index: number;
@@ -166,22 +166,9 @@ async function drainAndClose(run: Run, clients: Client[]): Promise<void> {
   await closeAll(clients.map((c) => c.ws));
 }
 
-function loadResult(job: ClosedLoopJob | OpenLoopJob, run: Run, clients: Client[], setupMs: number): LoadResult {
-  const seconds = job.durationMs / 1000;
-  return {
-    kind: job.kind,
-    setupMs,
-    measuredMs: job.durationMs,
-    sends: run.sends,
-    deliveries: run.deliveries,
-    sendsPerSec: run.sends / seconds,
-    deliveriesPerSec: run.deliveries / seconds,
-    latency: run.latency.summary(),
-    scheduleLag: job.kind === 'open' ? run.lag.summary() : undefined,
-    totalSent: clients.reduce((n, c) => n + c.seq, 0),
-    cpuMs: run.window.cpuMs,
-    anomalies: run.anomalies,
-  };
+function pairsResult(job: ClosedLoopJob | OpenLoopJob, run: Run, clients: Client[], setupMs: number): LoadResult {
+  const totalSent = clients.reduce((n, c) => n + c.seq, 0);
+  return loadResult(job.kind, run, { setupMs, durationMs: job.durationMs, onClock: job.kind === 'open', totalSent });
 }
 
 async function closedLoop(job: ClosedLoopJob): Promise<LoadResult> {
@@ -197,7 +184,7 @@ async function closedLoop(job: ClosedLoopJob): Promise<LoadResult> {
   for (const c of clients) for (let i = 0; i < job.window; i++) run.send(c);
   await sleep(job.warmupMs + job.durationMs);
   await drainAndClose(run, clients);
-  return loadResult(job, run, clients, setupMs);
+  return pairsResult(job, run, clients, setupMs);
 }
 
 async function openLoop(job: OpenLoopJob): Promise<LoadResult> {
@@ -214,7 +201,7 @@ async function openLoop(job: OpenLoopJob): Promise<LoadResult> {
     if (c.ws.readyState === WebSocket.OPEN) run.send(c);
   });
   await drainAndClose(run, clients);
-  return loadResult(job, run, clients, setupMs);
+  return pairsResult(job, run, clients, setupMs);
 }
 
 async function idle(job: IdleJob, step: (s: 'logged-in' | 'holding', detail: Record<string, number>) => Promise<void>): Promise<IdleResult> {

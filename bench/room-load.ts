@@ -8,7 +8,7 @@ import { createRoom, joinRoom, login, mapLimit } from './http.js';
 import { noAnomalies, type Anomalies, type LoadResult, type RoomJob } from './protocol.js';
 import { closeAll, CONTENT, DRAIN_TIMEOUT_MS, openSocket, sleep } from './sockets.js';
 import { Samples } from './stats.js';
-import { MeasuredWindow, onClock, type Mark } from './timing.js';
+import { loadResult, MeasuredWindow, onClock, type Mark } from './timing.js';
 
 /**
  * Every member reads every message, so the generator reads a frame per member for each message
@@ -256,19 +256,5 @@ export async function roomLoad(job: RoomJob, mark: (m: Mark) => void): Promise<L
   run.finish();
   await closeAll(sockets);
 
-  const seconds = job.durationMs / 1000;
-  return {
-    kind: 'room',
-    setupMs,
-    measuredMs: job.durationMs,
-    sends: run.sends,
-    deliveries: run.deliveries,
-    sendsPerSec: run.sends / seconds,
-    deliveriesPerSec: run.deliveries / seconds,
-    latency: run.latency.summary(),
-    scheduleLag: job.rate === null ? undefined : run.lag.summary(),
-    totalSent: run.sent.count,
-    cpuMs: run.window.cpuMs,
-    anomalies: run.anomalies,
-  };
+  return loadResult('room', run, { setupMs, durationMs: job.durationMs, onClock: job.rate !== null, totalSent: run.sent.count });
 }

@@ -1,4 +1,5 @@
-import type { FromLoadgen } from './protocol.js';
+import type { Anomalies, FromLoadgen, LoadResult } from './protocol.js';
+import type { Samples } from './stats.js';
 
 export type Mark = Extract<FromLoadgen, { type: 'mark' }>['mark'];
 
@@ -54,4 +55,37 @@ export function onClock(rate: number, ms: number, fire: (i: number, scheduled: n
     };
     tick();
   });
+}
+
+/** What a load job's run counted, whatever its shape (pairs or a room). */
+export interface MeasuredRun {
+  sends: number;
+  deliveries: number;
+  latency: Samples;
+  lag: Samples;
+  window: MeasuredWindow;
+  anomalies: Anomalies;
+}
+
+/** The job's figures over its measured window, as the orchestrator reads them. */
+export function loadResult(
+  kind: LoadResult['kind'],
+  run: MeasuredRun,
+  at: { setupMs: number; durationMs: number; onClock: boolean; totalSent: number },
+): LoadResult {
+  const seconds = at.durationMs / 1000;
+  return {
+    kind,
+    setupMs: at.setupMs,
+    measuredMs: at.durationMs,
+    sends: run.sends,
+    deliveries: run.deliveries,
+    sendsPerSec: run.sends / seconds,
+    deliveriesPerSec: run.deliveries / seconds,
+    latency: run.latency.summary(),
+    scheduleLag: at.onClock ? run.lag.summary() : undefined,
+    totalSent: at.totalSent,
+    cpuMs: run.window.cpuMs,
+    anomalies: run.anomalies,
+  };
 }

@@ -108,8 +108,6 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
   }
 
   return {
-    memberCounts,
-
     /** The caller's chats, most recent activity first. */
     async listFor(userId: number): Promise<Chat[]> {
       const rows = await db

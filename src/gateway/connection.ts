@@ -76,7 +76,7 @@ export class Connection implements Subscriber {
     if (!this.open) return;
     const bytes = byteLength(frame);
     // The backlog is what the peer has not taken from earlier ticks, not what this tick just wrote.
-    if (this.socket.bufferedAmount - this.tickBytes + bytes > this.maxBacklogBytes) {
+    if (this.backlogBytes - this.tickBytes + bytes > this.maxBacklogBytes) {
       this.overflow();
       return;
     }
@@ -91,7 +91,7 @@ export class Connection implements Subscriber {
    */
   private cork(): void {
     if (this.corked) return;
-    const tcp = (this.socket as unknown as { _socket?: Socket })._socket;
+    const tcp = this.tcp;
     if (!tcp) return;
     this.corked = true;
     tcp.cork();
@@ -100,6 +100,11 @@ export class Connection implements Subscriber {
       this.tickBytes = 0;
       tcp.uncork();
     });
+  }
+
+  /** The TCP socket under `ws`, which exposes neither cork nor 'drain'. */
+  private get tcp(): Socket | undefined {
+    return (this.socket as unknown as { _socket?: Socket })._socket;
   }
 
   /** What the peer has not taken yet: written, corked or in the kernel's way. */
@@ -111,8 +116,8 @@ export class Connection implements Subscriber {
   async drained(bytes: number): Promise<void> {
     // This tick's frames are corked: they start to leave once it ends.
     await new Promise((resolve) => setImmediate(resolve));
-    const tcp = (this.socket as unknown as { _socket?: Socket })._socket;
-    while (tcp && this.open && this.socket.bufferedAmount > bytes) {
+    const tcp = this.tcp;
+    while (tcp && this.open && this.backlogBytes > bytes) {
       await new Promise<void>((resolve) => {
         // 'drain' only comes after a write found the buffer above its high-water mark, which a
         // small bound may stay below: the timer looks again meanwhile.

@@ -61,8 +61,9 @@ export function roomQueries(db: Kysely<Database>) {
       return rooms().where('id', '=', chatId).executeTakeFirst();
     },
 
+    /** `uuid` in lower case, as stored (see `parseUuid`). */
     byUuid(uuid: string): Promise<ChatRow | undefined> {
-      return rooms().where('room_uuid', '=', uuid.toLowerCase()).executeTakeFirst();
+      return rooms().where('room_uuid', '=', uuid).executeTakeFirst();
     },
 
     /** Every room, by name. */

@@ -1,12 +1,28 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { TAP } from 'tap';
 import type { Teardown } from '../helpers/server.js';
 
 /** Debian's Chromium (`apt-get install -y chromium`); never a browser download. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const chromiumMissing = !existsSync(chromiumPath);
 export const skipReason = `no Chromium at ${chromiumPath}: install it with "apt-get install -y chromium" (or set CHROMIUM_PATH) to run the browser tests`;
+
+/**
+ * Runs a file's browser tests where Chromium is installed. Without it they are skipped with the
+ * reason, unless REQUIRE_BROWSER_TESTS (CI) asks for them: then that is a failure.
+ */
+export function withChromium(t: Pick<TAP, 'plan' | 'fail' | 'setTimeout'>, tests: () => void): void {
+  if (!chromiumMissing) {
+    t.setTimeout(90_000);
+    tests();
+  } else if (process.env.REQUIRE_BROWSER_TESTS) {
+    t.fail(`REQUIRE_BROWSER_TESTS is set but there is ${skipReason}`);
+  } else {
+    t.plan(0, skipReason);
+  }
+}
 
 export const screenshotDir = fileURLToPath(new URL('../screenshots/', import.meta.url));
 

@@ -2,16 +2,11 @@ import path from 'node:path';
 import t from 'tap';
 import { AuthResponse, call, Message as ApiMessage, Rooms, RoomSocket } from '../helpers/rooms-api.js';
 import { login, request, startServer } from '../helpers/server.js';
-import { chromiumMissing, ensureScreenshotDir, launch, logIn, message, online, skipReason, waitForTexts, watchErrors } from './browser.js';
+import { ensureScreenshotDir, launch, logIn, message, online, waitForTexts, watchErrors, withChromium } from './browser.js';
 
 // Public rooms in the web client: the directory, making, joining and leaving a room, and chatting in one.
 
-if (chromiumMissing && !process.env.REQUIRE_BROWSER_TESTS) {
-  t.plan(0, skipReason);
-} else if (chromiumMissing) {
-  t.fail(`REQUIRE_BROWSER_TESTS is set but there is ${skipReason}`);
-} else {
-  t.setTimeout(90_000);
+withChromium(t, () => {
 
   t.test('two people meet in a room they found in the directory', async (t) => {
     const server = await startServer(t);
@@ -195,4 +190,4 @@ if (chromiumMissing && !process.env.REQUIRE_BROWSER_TESTS) {
     await page.locator('#history-status', { hasText: 'No messages yet. Say hello!' }).waitFor();
     t.same(errors, [], 'no page errors');
   });
-}
+});

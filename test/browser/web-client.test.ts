@@ -2,16 +2,11 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import { login, request, startServer } from '../helpers/server.js';
-import { chromiumMissing, ensureScreenshotDir, launch, logIn, message, online, skipReason, watchErrors } from './browser.js';
+import { ensureScreenshotDir, launch, logIn, message, online, watchErrors, withChromium } from './browser.js';
 
 // The web client in a real browser: two people chat through the page served at `/`.
 
-if (chromiumMissing && !process.env.REQUIRE_BROWSER_TESTS) {
-  t.plan(0, skipReason);
-} else if (chromiumMissing) {
-  t.fail(`REQUIRE_BROWSER_TESTS is set but there is ${skipReason}`);
-} else {
-  t.setTimeout(90_000);
+withChromium(t, () => {
 
   t.test('/docs serves the API page and the OpenAPI document', async (t) => {
     const server = await startServer(t);
@@ -229,4 +224,4 @@ if (chromiumMissing && !process.env.REQUIRE_BROWSER_TESTS) {
     t.same(errors.filter((e) => !/status of 401/.test(e)), [], 'no page errors');
     t.equal(errors.length, 2);
   });
-}
+});

@@ -3,6 +3,8 @@ import WebSocket from 'ws';
 import { expectError } from '../http/support.js';
 import { login, request, startServer } from '../helpers/server.js';
 import { asUuid, AuthResponse, call, GENERAL, Message, Messages, RANDOM, Rooms, RoomSocket, statusOf } from '../helpers/rooms-api.js';
+import { vec } from '../helpers/dejson.js';
+import { ChatInfo } from '../helpers/shindensen.js';
 import { connect } from '../helpers/ws-client.js';
 
 // A client written against the rooms server's README, on the same port as the other surfaces:
@@ -133,4 +135,25 @@ t.test('the room socket refuses a bad token (401) and an unknown room (404) on t
   t.equal(await status('123e4567-e89b-12d3-a456-426614174000', alice.token), 404);
   t.equal(await status('general', alice.token), 404);
   t.equal(await status(GENERAL, alice.token), 101);
+});
+
+t.test('/api/register and /api/login share the auth rate limit of the other surfaces', async (t) => {
+  const limited = await startServer(t, { RATE_LIMIT_AUTH: '2' });
+  await login(limited, 'one');
+  await call(limited, 'POST', '/api/register', AuthResponse, { body: { username: 'two', password: 'password1' } });
+  const third = await request(limited, 'POST', '/api/login', { body: { username: 'two', password: 'password1' } });
+  t.match(third, { status: 429, body: { code: 'RATE_LIMITED' } });
+  t.ok(third.headers.get('retry-after'));
+});
+
+t.test('a room is in the shindensen client\'s chats too, with every member, decoded as it decodes', async (t) => {
+  const rita = await call(server, 'POST', '/api/register', AuthResponse, { body: { username: 'shinrita', password: 'password1' } });
+  const sam = await login(server, 'shinsam');
+  const room = (await request(server, 'POST', '/v1/rooms', { token: sam.token, body: { name: 'shinroom' } })).body;
+  const roomUuid = (await call(server, 'GET', '/api/rooms', Rooms, { token: rita.token })).find((r: { name: string }) => r.name === 'shinroom').id;
+  await call(server, 'POST', '/api/messages', Message, { token: rita.token, body: { room_id: roomUuid, content: 'hi' } });
+  const chats = await call(server, 'GET', '/chats', vec(ChatInfo), { token: rita.token });
+  const listed = chats.find((c: { id: number }) => c.id === room.id);
+  t.match(listed, { name: 'shinroom', chat_type: 'room' });
+  t.same([...listed.participants].sort((a: number, b: number) => a - b), [sam.user.id, Number.parseInt(rita.user.id.slice(-12), 16)].sort((a, b) => a - b));
 });
