@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as initial from './2026-11-21-001-initial.js';
 import * as files from './2026-11-21-002-files.js';
 import * as rooms from './2026-12-06-003-rooms.js';
+import * as eventLog from './2026-12-06-004-event-log.js';
 
 /**
  * Every migration, by name, in the order they apply. Listed rather than read from this folder at
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-21-001-initial': initial,
   '2026-11-21-002-files': files,
   '2026-12-06-003-rooms': rooms,
+  '2026-12-06-004-event-log': eventLog,
 };

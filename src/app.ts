@@ -102,12 +102,18 @@ async function assemble(app: FastifyInstance, config: Config): Promise<void> {
   app.get('/healthz', { config: { auth: 'public' } }, async (_request, reply) => {
     try {
       await app.db.kysely.selectFrom('users').select('id').limit(1).execute();
-      return { status: 'ok' };
     } catch {
       return reply.status(503).send({ error: 'The database does not answer', code: 'DATABASE_UNAVAILABLE' });
     }
+    // A balancer that checks this sends no one to a process that cannot deliver what they are sent.
+    if (!app.realtime.delivering || (app.tailer && !app.tailer.healthy)) {
+      return reply.status(503).send({ error: 'This process cannot hear of new messages', code: 'DELIVERY_UNAVAILABLE' });
+    }
+    if (!app.realtime.brokerConnected) {
+      return reply.status(503).send({ error: 'Redis does not answer: typing and presence do not cross processes', code: 'REDIS_UNAVAILABLE' });
+    }
+    return { status: 'ok' };
   });
-
 }
 
 async function nativeApi(app: FastifyInstance): Promise<void> {

@@ -6,6 +6,9 @@ import { ChatService } from './chats/service.js';
 import { FileLinks } from './files/links.js';
 import { fileQueries, type FileQueries } from './files/queries.js';
 import { Uploads } from './files/uploads.js';
+import { LogReader } from './log/reader.js';
+import type { LogTailer } from './log/tailer.js';
+import { LogWriter } from './log/writer.js';
 import { MessageService } from './messages/service.js';
 import { LocalBroker } from './realtime/broker.js';
 import { Realtime } from './realtime/realtime.js';
@@ -25,6 +28,10 @@ declare module 'fastify' {
     roomService: RoomService;
     rooms: RoomQueries;
     messageService: MessageService;
+    logReader: LogReader;
+    logWriter: LogWriter;
+    /** Null on SQLite, where the writer delivers. */
+    tailer: LogTailer | null;
     isOnline: IsOnline;
   }
 }
@@ -50,10 +57,19 @@ export default fp(
     );
     const isOnline: IsOnline = (userId) => realtime.isOnline(userId);
     const chats = chatQueries(kysely, isOnline, files);
-    const messages = new MessageService(app.db, chats, realtime, files, { ...config.rateLimits, typingThrottleMs: config.typingThrottleMs }, app.log);
-    // Messages stored before this process started were never delivered live here: resume replays them.
-    const newest = await kysely.selectFrom('messages').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
-    realtime.hub.lastMessageId = Number(newest?.id ?? 0);
+    const logReader = new LogReader(kysely, files, chats);
+    // On PostgreSQL every process reads the log from the database, in commit order, whoever wrote
+    // it; on SQLite the one process hands each commit to its sockets itself, in the same order.
+    const postgres = app.db.dialect === 'postgres';
+    const writer = new LogWriter(app.db, files, postgres ? null : (delivery) => realtime.publishLogged(delivery), app.log);
+    // pg is loaded only when used: most servers run on SQLite, and start-up time counts.
+    const tailer = postgres
+      ? new (await import('./log/tailer.js')).LogTailer(config.databaseUrl, logReader, realtime.hub, { lost: () => realtime.deliveryLost(), back: () => realtime.deliveryBack() }, app.log)
+      : null;
+    if (tailer) await tailer.start();
+    // Entries stored before this process started were never delivered live here: resume replays them.
+    else realtime.hub.lastSeq = await logReader.head();
+    const messages = new MessageService(app.db, chats, realtime, files, writer, { ...config.rateLimits, typingThrottleMs: config.typingThrottleMs });
 
     app.decorate('users', users);
     app.decorate('chatQueries', chats);
@@ -61,15 +77,20 @@ export default fp(
     app.decorate('uploads', new Uploads(files, config.dataDir, config.maxUploadBytes, (token) => app.verifyToken(token)));
     app.decorate('realtime', realtime);
     app.decorate('isOnline', isOnline);
-    app.decorate('chatService', new ChatService(chats, users, realtime));
+    app.decorate('chatService', new ChatService(chats, users, writer));
     app.decorate('messageService', messages);
+    app.decorate('logReader', logReader);
+    app.decorate('logWriter', writer);
+    app.decorate('tailer', tailer);
     const rooms = roomQueries(kysely);
     app.decorate('rooms', rooms);
-    app.decorate('roomService', new RoomService(rooms, chats, realtime));
+    app.decorate('roomService', new RoomService(rooms, chats, writer));
 
     app.addHook('onClose', async () => {
       messages.stop();
+      await writer.drain();
       await realtime.settled();
+      await tailer?.stop();
       await broker.close();
     });
   },

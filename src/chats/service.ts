@@ -1,7 +1,8 @@
 import type { Principal } from '../auth/plugin.js';
 import { badRequest, chatNotFound, forbidden, userNotFound } from '../errors.js';
 import type { Chat } from '../http/schemas.js';
-import type { Realtime } from '../realtime/realtime.js';
+import type { LogWriter } from '../log/writer.js';
+import { announceChat } from './announce.js';
 import type { UserQueries } from '../users/queries.js';
 import type { ChatQueries } from './queries.js';
 
@@ -14,7 +15,7 @@ export class ChatService {
   constructor(
     private readonly chats: ChatQueries,
     private readonly users: UserQueries,
-    private readonly realtime: Realtime,
+    private readonly writer: LogWriter,
   ) {}
 
   /** The caller's direct chat with `target`, created when new (one per pair, even under a race). */
@@ -78,11 +79,8 @@ export class ChatService {
     await this.announce(chatId, [...new Set([...told, userId])]);
   }
 
-  /** Sends each viewer its own view of the chat (unread counts differ) as a `chat` event. */
-  private async announce(chatId: number, viewers: number[]): Promise<Map<number, Chat>> {
-    const views = await this.chats.viewsFor(chatId, viewers);
-    for (const [viewer, chat] of views) this.realtime.publish([viewer], { type: 'chat', chat });
-    return views;
+  private announce(chatId: number, viewers: number[]): Promise<Map<number, Chat>> {
+    return announceChat(this.writer, this.chats, chatId, viewers);
   }
 
   private async resolve(ref: UserRef) {

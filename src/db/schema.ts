@@ -72,6 +72,25 @@ export interface MessageFilesTable {
   position: number;
 }
 
+/** What an event of the log records; see migrations/2026-12-06-004-event-log.ts. */
+export type EventKind = 'edit' | 'delete' | 'read' | 'chat';
+
+export interface EventsTable {
+  /** Drawn from the same sequence as message ids (on SQLite by the writer: see `appendEvent`). */
+  id: Generated<number>;
+  chat_id: number;
+  kind: EventKind;
+  message_id: number | null;
+  /** The reader of a 'read' event. */
+  user_id: number | null;
+  created_at: string;
+}
+
+export interface EventRecipientsTable {
+  event_id: number;
+  user_id: number;
+}
+
 export interface Database {
   users: UsersTable;
   chats: ChatsTable;
@@ -79,9 +98,12 @@ export interface Database {
   messages: MessagesTable;
   files: FilesTable;
   message_files: MessageFilesTable;
+  events: EventsTable;
+  event_recipients: EventRecipientsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
 export type ChatRow = Selectable<ChatsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type FileRow = Selectable<FilesTable>;
+export type EventRow = Selectable<EventsTable>;

@@ -27,6 +27,7 @@ export default async function gateway(app: FastifyInstance) {
   const context: GatewayContext = {
     realtime,
     messages: messageService,
+    log: app.logReader,
     verifyToken: app.verifyToken,
     accepting: () => accepting,
     limits: config.ws,
@@ -52,6 +53,9 @@ export default async function gateway(app: FastifyInstance) {
         preValidation: async (request: FastifyRequest, reply) => {
           if (!originAllowed(request.headers.origin, request.headers.host, config.corsOrigin)) {
             return reply.status(403).send({ error: 'Origin not allowed', code: 'ORIGIN_NOT_ALLOWED' });
+          }
+          if (!realtime.delivering) {
+            return reply.status(503).send({ error: 'This process cannot deliver messages now: try again later', code: 'DELIVERY_UNAVAILABLE' });
           }
           const token = bearerToken(request.headers.authorization) ?? (request.query as { token?: string }).token;
           try {

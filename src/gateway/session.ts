@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/plugin.js';
 import { AppError } from '../errors.js';
+import type { LogReader } from '../log/reader.js';
 import type { MessageService } from '../messages/service.js';
 import { Outbound } from '../realtime/events.js';
 import type { Realtime } from '../realtime/realtime.js';
@@ -21,6 +22,7 @@ const INITIAL_HOLD_MS = 1000;
 export interface GatewayContext {
   realtime: Realtime;
   messages: MessageService;
+  log: LogReader;
   verifyToken: (token: string) => Promise<Principal>;
   /** False once the server is shutting down: sends are refused. */
   accepting: () => boolean;
@@ -37,7 +39,7 @@ export class Session {
   private identifyTimer: NodeJS.Timeout | null = null;
   private identifying = false;
   private holdTimer: NodeJS.Timeout | null = null;
-  /** Message ids up to this one were delivered before this socket joined the hub; resume replays them. */
+  /** Log ids up to this one were delivered before this socket joined the hub; resume replays them. */
   private liveFrom = 0;
 
   constructor(
@@ -84,7 +86,7 @@ export class Session {
   }
 
   private goLive(): void {
-    this.liveFrom = this.ctx.realtime.hub.lastMessageId;
+    this.liveFrom = this.ctx.realtime.hub.lastSeq;
     this.ctx.realtime.attach(this.conn);
     if (!this.dialect.resumes) return;
     this.conn.hold();
@@ -161,10 +163,11 @@ export class Session {
   }
 
   /**
-   * Replays every message after `after` up to the present (what was delivered before this socket
-   * went live), oldest first, in pages of `resumeMaxMessages`, while live frames wait: a client that
-   * drops at any moment and resumes after its highest id can then have skipped nothing. The replay
-   * waits for the peer to take its frames, so that it never holds more than half the backlog bound.
+   * Replays the log after `after` up to the present (what was delivered before this socket went
+   * live): messages, and the edits, deletes, read markers and chat changes among them, oldest
+   * first, in pages of `resumeMaxMessages`, while live frames wait: a client that drops at any
+   * moment and resumes after its highest id can then have skipped nothing. The replay waits for the
+   * peer to take its frames, so that it never holds more than half the backlog bound.
    */
   private async resume(after: number, user: Principal): Promise<void> {
     const { conn } = this;
@@ -174,14 +177,15 @@ export class Session {
     try {
       let last = after;
       for (;;) {
-        const messages = await this.ctx.messages.replay(user.id, last, this.liveFrom, page);
-        for (const message of messages) {
+        const { entries, last: reached, full } = await this.ctx.log.forUser(user.id, last, this.liveFrom, page);
+        for (const { event } of entries) {
           if (!conn.open) return;
-          conn.write(this.dialect.encode({ type: 'message', message })!);
-          last = message.id;
+          const frame = this.dialect.encode(event);
+          if (frame !== null) conn.write(frame);
           if (conn.backlogBytes > budget) await conn.drained(budget);
         }
-        if (messages.length < page) break;
+        last = reached;
+        if (!full) break;
       }
       conn.write(JSON.stringify({ type: 'resumed', last_id: last, complete: true }));
     } finally {

@@ -4,6 +4,7 @@ import type { Database, FileRow, MessageFilesTable } from '../db/schema.js';
 import { chatNotFound, type AppError } from '../errors.js';
 import { fileNotYours, type FileQueries } from '../files/queries.js';
 import type { Message } from '../http/schemas.js';
+import { openLog } from '../log/append.js';
 import { toMessage, type MessageWithSender } from './model.js';
 
 export interface SendRequest {
@@ -21,16 +22,12 @@ export type SendOutcome =
   | { ok: true; message: Message; duplicate: boolean; members: number[] }
   | { ok: false; error: AppError };
 
-// Any constant: the key of the advisory lock that orders message commits on PostgreSQL.
-const MESSAGE_COMMIT_LOCK = 7_340_101;
-
 /**
  * Commits a batch of sends in one transaction and returns one outcome per request, in order. The
  * commit may not be on disk yet: the caller awaits `db.durability.flush()` before confirming.
  *
- * Ids increase in commit order: SQLite has one writer, and on PostgreSQL every batch takes the
- * same transaction-scoped advisory lock before it draws ids, so no batch can draw ids while
- * another that drew smaller ones is still uncommitted.
+ * Ids increase in commit order: SQLite has one writer, and on PostgreSQL every batch opens the log
+ * (`openLog`) before it draws ids.
  *
  * Every statement passes its rows as one parameter (a JSON array on SQLite, arrays on PostgreSQL):
  * its text is the same whatever the size of the batch, so it is prepared once and reused.
@@ -39,7 +36,7 @@ export function commitBatch(db: Db, files: FileQueries, requests: readonly SendR
   return db.kysely.transaction().execute(async (trx) => {
     // The writer flushes after the commit, off the event loop, and confirms nothing before that.
     db.durability.deferCommit();
-    if (db.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MESSAGE_COMMIT_LOCK})`.execute(trx);
+    await openLog(trx, db.dialect);
     const now = new Date().toISOString();
     const members = await membersOf(trx, db.dialect, requests);
     // Only a batch in which some send attaches files pays for this query.

@@ -1,15 +1,15 @@
-import type { FastifyBaseLogger } from 'fastify';
 import type { Principal } from '../auth/plugin.js';
 import type { ChatQueries } from '../chats/queries.js';
+import type { Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { ChatType } from '../db/schema.js';
+import type { ChatType, Database } from '../db/schema.js';
 import { AppError, badRequest, chatNotFound, forbidden, messageNotFound } from '../errors.js';
 import type { FileQueries } from '../files/queries.js';
+import type { LogWriter } from '../log/writer.js';
 import type { Message } from '../http/schemas.js';
 import type { Realtime } from '../realtime/realtime.js';
 import { toMessage } from './model.js';
 import { RateLimiter } from '../rate-limiter.js';
-import { MessageWriter } from './writer.js';
 
 export interface SendResult {
   message: Message;
@@ -24,7 +24,6 @@ export interface HistoryQuery {
 }
 
 export class MessageService {
-  private readonly writer: MessageWriter;
   private readonly limiter: RateLimiter;
   /** One typing event per user and chat per throttle period. */
   private readonly typingLimiter: RateLimiter<string>;
@@ -34,12 +33,11 @@ export class MessageService {
     private readonly chats: ChatQueries,
     private readonly realtime: Realtime,
     private readonly files: FileQueries,
+    private readonly writer: LogWriter,
     limits: { send: number; sendWindowMs: number; typingThrottleMs: number },
-    log: FastifyBaseLogger,
   ) {
     this.limiter = new RateLimiter(limits.send, limits.sendWindowMs);
     this.typingLimiter = new RateLimiter<string>(1, Math.max(limits.typingThrottleMs, 1));
-    this.writer = new MessageWriter(db, files, ({ message, members }) => realtime.publish(members, { type: 'message', message }), log);
   }
 
   /**
@@ -103,24 +101,38 @@ export class MessageService {
 
   async edit(user: Principal, chatId: number, messageId: number, content: string): Promise<Message> {
     const row = await this.ownMessage(user, chatId, messageId);
-    if (row.deleted_at !== null) throw new AppError(409, 'MESSAGE_DELETED', 'A deleted message cannot be edited');
-    const editedAt = new Date().toISOString();
-    await this.db.kysely.updateTable('messages').set({ content, edited_at: editedAt }).where('id', '=', messageId).execute();
-    const [message] = await this.files.withFiles([toMessage({ ...row, content, edited_at: editedAt })]);
-    this.realtime.publish(await this.chats.memberIds(chatId), { type: 'message_updated', message: message! });
-    return message!;
+    const [current] = await this.files.withFiles([toMessage(row)]);
+    return this.writer.write(async (trx, append) => {
+      const editedAt = new Date().toISOString();
+      // Checked again in the write: a delete may have come in between.
+      const { numUpdatedRows } = await trx
+        .updateTable('messages')
+        .set({ content, edited_at: editedAt })
+        .where('id', '=', messageId)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (numUpdatedRows === 0n) throw new AppError(409, 'MESSAGE_DELETED', 'A deleted message cannot be edited');
+      const seq = await append({ chatId, kind: 'edit', messageId });
+      const message: Message = { ...current!, content, edited_at: editedAt };
+      return { result: message, deliveries: [{ to: await memberIds(trx, chatId), event: { type: 'message_updated', message }, seq }] };
+    });
   }
 
   /** Keeps a tombstone: the message stays in history with no content. Deleting twice is a no-op. */
   async remove(user: Principal, chatId: number, messageId: number): Promise<void> {
-    const row = await this.ownMessage(user, chatId, messageId);
-    if (row.deleted_at !== null) return;
-    await this.db.kysely
-      .updateTable('messages')
-      .set({ content: null, deleted_at: new Date().toISOString() })
-      .where('id', '=', messageId)
-      .execute();
-    this.realtime.publish(await this.chats.memberIds(chatId), { type: 'message_deleted', chat_id: chatId, id: messageId });
+    await this.ownMessage(user, chatId, messageId);
+    await this.writer.write(async (trx, append) => {
+      const { numUpdatedRows } = await trx
+        .updateTable('messages')
+        .set({ content: null, deleted_at: new Date().toISOString() })
+        .where('id', '=', messageId)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (numUpdatedRows === 0n) return { result: undefined, deliveries: [] };
+      const seq = await append({ chatId, kind: 'delete', messageId });
+      const event = { type: 'message_deleted', chat_id: chatId, id: messageId } as const;
+      return { result: undefined, deliveries: [{ to: await memberIds(trx, chatId), event, seq }] };
+    });
   }
 
   /**
@@ -138,9 +150,20 @@ export class MessageService {
       .where('chat_id', '=', chatId)
       .executeTakeFirst();
     if (!message) throw messageNotFound();
-    if (!(await this.chats.markRead(chatId, user.id, messageId)) || type === 'room') return;
-    const others = (await this.chats.memberIds(chatId)).filter((id) => id !== user.id);
-    this.realtime.publish(others, { type: 'read', chat_id: chatId, user_id: user.id, message_id: messageId });
+    await this.writer.write(async (trx, append) => {
+      const { numUpdatedRows } = await trx
+        .updateTable('chat_members')
+        .set({ last_read_message_id: messageId })
+        .where('chat_id', '=', chatId)
+        .where('user_id', '=', user.id)
+        .where('last_read_message_id', '<', messageId)
+        .executeTakeFirst();
+      if (numUpdatedRows === 0n || type === 'room') return { result: undefined, deliveries: [] };
+      const seq = await append({ chatId, kind: 'read', messageId, userId: user.id });
+      const others = (await memberIds(trx, chatId)).filter((id) => id !== user.id);
+      const event = { type: 'read', chat_id: chatId, user_id: user.id, message_id: messageId } as const;
+      return { result: undefined, deliveries: [{ to: others, event, seq }] };
+    });
   }
 
   /** Tells the chat's other members that the user is typing, at most once per throttle period. */
@@ -150,19 +173,6 @@ export class MessageService {
     if (!members.includes(user.id)) throw chatNotFound();
     const others = members.filter((id) => id !== user.id);
     this.realtime.publish(others, { type: 'typing', chat_id: chatId, user_id: user.id, username: user.username });
-  }
-
-  /** Up to `max` messages of the user's chats with `after < id <= upTo`, oldest first. */
-  async replay(userId: number, after: number, upTo: number, max: number): Promise<Message[]> {
-    if (upTo <= after) return [];
-    const rows = await this.withSender()
-      .innerJoin('chat_members as cm', (join) => join.onRef('cm.chat_id', '=', 'm.chat_id').on('cm.user_id', '=', userId))
-      .where('m.id', '>', after)
-      .where('m.id', '<=', upTo)
-      .orderBy('m.id', 'asc')
-      .limit(max)
-      .execute();
-    return this.files.withFiles(rows.map(toMessage));
   }
 
   private withSender() {
@@ -187,4 +197,13 @@ export class MessageService {
     if (row.sender_id !== user.id) throw forbidden('NOT_SENDER', 'Only the sender may change or delete a message');
     return row;
   }
+}
+
+function memberIds(trx: Transaction<Database>, chatId: number): Promise<number[]> {
+  return trx
+    .selectFrom('chat_members')
+    .select('user_id')
+    .where('chat_id', '=', chatId)
+    .execute()
+    .then((rows) => rows.map((r) => r.user_id));
 }

@@ -4,6 +4,8 @@ import type { ServerEvent } from './events.js';
 export interface Delivery {
   to: readonly number[];
   event: ServerEvent;
+  /** The event's id in the log (a message's id), for an event that is in it. */
+  seq?: number;
 }
 
 /**
@@ -13,12 +15,15 @@ export interface Delivery {
 export interface Broker {
   publish(delivery: Delivery): void;
   subscribe(listener: (delivery: Delivery) => void): void;
+  /** False while the processes cannot reach each other through it. */
+  readonly connected: boolean;
   close(): Promise<void>;
 }
 
 /** One process: events go straight to this process's listener. */
 export class LocalBroker implements Broker {
   private listener: (delivery: Delivery) => void = () => {};
+  readonly connected = true;
 
   publish(delivery: Delivery): void {
     this.listener(delivery);

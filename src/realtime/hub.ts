@@ -13,8 +13,8 @@ export interface Subscriber {
 /** This process's sockets by user. */
 export class Hub {
   private readonly byUser = new Map<number, Set<Subscriber>>();
-  /** The newest message id this process has delivered. */
-  lastMessageId = 0;
+  /** The newest log id (message or event) this process has delivered: `resume` replays up to it. */
+  lastSeq = 0;
 
   /** Registers an authenticated socket; true when it is the user's first here. */
   add(sub: Subscriber): boolean {
@@ -43,10 +43,9 @@ export class Hub {
     return this.byUser.has(userId);
   }
 
-  /** Hands one event to every socket of every user in `to`. */
-  deliver(to: readonly number[], outbound: Outbound): void {
-    const { event } = outbound;
-    if (event.type === 'message' && event.message.id > this.lastMessageId) this.lastMessageId = event.message.id;
+  /** Hands one event to every socket of every user in `to`; `seq` is its id in the log, if it has one. */
+  deliver(to: readonly number[], outbound: Outbound, seq?: number): void {
+    if (seq !== undefined && seq > this.lastSeq) this.lastSeq = seq;
     for (const userId of to) {
       const set = this.byUser.get(userId);
       if (set) for (const sub of set) sub.receive(outbound);

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Broker } from './broker.js';
+import type { Broker, Delivery } from './broker.js';
 import { Outbound, type ServerEvent } from './events.js';
 import { Hub, type Subscriber } from './hub.js';
 
@@ -21,6 +21,8 @@ export interface RealtimeOptions {
  */
 export class Realtime {
   readonly hub = new Hub();
+  /** False while this process cannot deliver the log: see `deliveryLost`. */
+  delivering = true;
   private readonly offlineTimers = new Map<number, NodeJS.Timeout>();
   private readonly heartbeat: NodeJS.Timeout;
   /** Presence announcements run one after another, so that online/offline frames never swap. */
@@ -32,7 +34,7 @@ export class Realtime {
     private readonly options: RealtimeOptions,
     private readonly log: FastifyBaseLogger,
   ) {
-    broker.subscribe(({ to, event }) => this.hub.deliver(to, new Outbound(event)));
+    broker.subscribe(({ to, event, seq }) => this.hub.deliver(to, new Outbound(event), seq));
     this.heartbeat = setInterval(() => this.sweep(), Math.ceil(options.idleTimeoutMs / 3));
     this.heartbeat.unref();
   }
@@ -41,6 +43,30 @@ export class Realtime {
   publish(to: readonly number[], event: ServerEvent): void {
     if (to.length === 0) return;
     this.broker.publish({ to, event });
+  }
+
+  /**
+   * This process can no longer deliver the log (it cannot hear the database): its sockets are
+   * closed, so that their clients reconnect, to another process or later, and resume, rather than
+   * wait on a socket that stays silent. New sockets are refused until it can again.
+   */
+  deliveryLost(): void {
+    this.delivering = false;
+    for (const sub of [...this.hub.subscribers()]) sub.close(1013, 'Delivery interrupted: reconnect and resume');
+  }
+
+  deliveryBack(): void {
+    this.delivering = true;
+  }
+
+  /** Delivers an event of the log, on every process, after those before it. */
+  publishLogged(delivery: Delivery): void {
+    // Also with no one to tell: every process then knows the log has gone this far.
+    this.broker.publish(delivery);
+  }
+
+  get brokerConnected(): boolean {
+    return this.broker.connected;
   }
 
   isOnline(userId: number): boolean {

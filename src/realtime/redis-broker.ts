@@ -32,6 +32,10 @@ export class RedisBroker implements Broker {
     return new RedisBroker(pub, sub, channel, log);
   }
 
+  get connected(): boolean {
+    return this.pub.status === 'ready' && this.sub.status === 'ready';
+  }
+
   publish(delivery: Delivery): void {
     this.pub.publish(this.channel, JSON.stringify(delivery)).catch((err: unknown) => {
       this.log.error({ err }, 'an event could not be published to Redis');

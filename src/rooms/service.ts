@@ -3,7 +3,8 @@ import type { ChatQueries } from '../chats/queries.js';
 import type { ChatRow } from '../db/schema.js';
 import { conflict, notFound } from '../errors.js';
 import type { Chat } from '../http/schemas.js';
-import type { Realtime } from '../realtime/realtime.js';
+import { announceChat } from '../chats/announce.js';
+import type { LogWriter } from '../log/writer.js';
 import { parseUuid } from '../rooms-api/model.js';
 import type { RoomListing, RoomListQuery, RoomQueries } from './queries.js';
 
@@ -14,7 +15,7 @@ export class RoomService {
   constructor(
     private readonly rooms: RoomQueries,
     private readonly chats: ChatQueries,
-    private readonly realtime: Realtime,
+    private readonly writer: LogWriter,
   ) {}
 
   /** The room a UUID names (the rooms surface's ids); a text that is no UUID names no room. */
@@ -56,8 +57,6 @@ export class RoomService {
    * but the member count, and a `chat` frame to every member for every join would not scale.
    */
   private async announceTo(chatId: number, userId: number): Promise<Chat> {
-    const chat = (await this.chats.viewsFor(chatId, [userId])).get(userId)!;
-    this.realtime.publish([userId], { type: 'chat', chat });
-    return chat;
+    return (await announceChat(this.writer, this.chats, chatId, [userId])).get(userId)!;
   }
 }

@@ -15,7 +15,7 @@ async function upAndDown(t: Test, databaseUrl: string) {
   t.teardown(() => db.kysely.destroy());
   await migrateToLatest(db.kysely);
   const tables = async () => (await db.kysely.introspection.getTables()).map((table) => table.name).sort();
-  t.match(await tables(), ['chat_members', 'chats', 'files', 'message_files', 'messages', 'users']);
+  t.match(await tables(), ['chat_members', 'chats', 'event_recipients', 'events', 'files', 'message_files', 'messages', 'users']);
   const columns = async () => (await db.kysely.introspection.getTables()).find((table) => table.name === 'chats')!.columns.map((c) => c.name);
   const rooms = () => db.kysely.selectFrom('chats').select('name').orderBy('name').where('chat_type', '=', 'room').execute();
   t.match(await rooms(), [{ name: 'general' }, { name: 'random' }], 'the rooms migration seeds two rooms');
@@ -25,6 +25,8 @@ async function upAndDown(t: Test, databaseUrl: string) {
     t.equal(down.error, undefined, `${name} down`);
     t.same(down.results?.map((r) => r.migrationName), [name]);
   };
+  await downTo('2026-12-06-004-event-log');
+  t.notOk((await tables()).includes('events'), 'the event log is gone');
   await downTo('2026-12-06-003-rooms');
   t.notOk((await columns()).includes('room_uuid'), 'the room columns are gone');
   t.same(await rooms(), [], 'and so are the rooms');

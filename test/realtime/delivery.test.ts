@@ -72,7 +72,7 @@ t.test('a receiver that drops mid-burst resumes with nothing lost and nothing tw
   t.ok(received.every((f, i) => i === 0 || f.id > received[i - 1]!.id), 'ids ascend');
 });
 
-t.test('resume skips chats the user has left', async (t) => {
+t.test('resume replays the chat changes among the messages, and nothing of chats the user has left', async (t) => {
   const server = await startServer(t);
   const { alice, bob, chatId } = await pair(server);
   const group = await request(server, 'POST', '/v1/chats', { token: alice.token, body: { name: 'g', members: ['bob'] } });
@@ -87,7 +87,9 @@ t.test('resume skips chats the user has left', async (t) => {
   socket.send({ type: 'resume', after: 0 });
   const frames = [];
   for (let f = await socket.next(); f.type !== 'resumed'; f = await socket.next()) frames.push(f);
-  t.same(frames.map((f) => f.content), ['direct one']);
+  const shown = frames.map((f) => (f.type === 'chat' ? `chat ${f.chat.id} ${f.chat.participants.length}` : `${f.type} ${f.content}`));
+  // A replayed chat change shows the chat as it is now: the group without bob, twice.
+  t.same(shown, [`chat ${chatId} 2`, `chat ${group.body.id} 1`, 'message direct one', `chat ${group.body.id} 1`], 'the group as bob left it, not its messages');
 });
 
 /** Sends `resume` and collects what it replays, up to its `resumed` frame. */
@@ -108,7 +110,7 @@ t.test('a resume replays everything up to the present, in pages of RESUME_MAX_ME
   socket.send({ type: 'resume', after: 0 });
   const frames: Frame[] = [];
   let f = await socket.next();
-  for (; f.type !== 'resumed'; f = await socket.next()) frames.push(f);
+  for (; f.type !== 'resumed'; f = await socket.next()) if (f.type === 'message') frames.push(f);
   t.same(frames.map((m) => m.content), Array.from({ length: 12 }, (_, i) => `m${i}`), 'three pages, one replay');
   t.same(f, { type: 'resumed', last_id: frames.at(-1)!.id, complete: true });
   t.same(await resumeOn(socket, frames.at(-1)!.id), [], 'nothing after the newest');
@@ -163,7 +165,7 @@ t.test('a replay waits for a slow reader instead of overrunning its backlog boun
   socket.send({ type: 'resume', after: 0 });
   const frames: Frame[] = [];
   let f = await socket.next();
-  for (; f.type !== 'resumed'; f = await socket.next()) frames.push(f);
+  for (; f.type !== 'resumed'; f = await socket.next()) if (f.type === 'message') frames.push(f);
   t.equal(frames.length, 200, 'the whole replay arrives');
   t.same(frames.map((m) => m.client_id), Array.from({ length: 200 }, (_, i) => `big${i}`), 'in order');
   t.match(f, { complete: true });
@@ -315,7 +317,11 @@ t.test('over REST, a send whose flush fails answers 503 STORE_UNAVAILABLE; sent 
   const first = (await before).body;
   t.match(await bobSocket.nextOfType('message'), { id: first.id });
   // Alice's other chat has a message after it: the refused send must not make this one the latest.
-  const { chatId: otherChat } = await pair(server, 'alice', 'carol');
+  // Its creation is in the log too, and waits for a flush of its own.
+  const pairing = pair(server, 'alice', 'carol');
+  await until(() => flushes.waiting === 1, 'the new chat\'s flush');
+  flushes.release();
+  const { chatId: otherChat } = await pairing;
   const other = request(server, 'POST', `/v1/chats/${otherChat}/messages`, { token: alice.token, body: { content: 'hi carol', client_id: 'c0' } });
   await until(() => flushes.waiting === 1, 'the other chat\'s flush');
   flushes.release();

@@ -9,7 +9,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import { FileLinks } from '../../src/files/links.js';
 import { fileQueries } from '../../src/files/queries.js';
 import type { SendOutcome } from '../../src/messages/batch-store.js';
-import { MessageWriter } from '../../src/messages/writer.js';
+import { LogWriter } from '../../src/log/writer.js';
 import { holdFlushes, until } from '../helpers/flushes.js';
 
 t.test('a batch that fails to commit is answered STORE_UNAVAILABLE in its turn, after the batch ahead of it', async (t) => {
@@ -26,7 +26,12 @@ t.test('a batch that fails to commit is answered STORE_UNAVAILABLE in its turn, 
   const errors: string[] = [];
   const log = { error: (_: object, message: string) => errors.push(message) } as unknown as FastifyBaseLogger;
   const delivered: (string | null)[] = [];
-  const writer = new MessageWriter(db, fileQueries(db.kysely, new FileLinks('a test secret of some length')), ({ message }) => delivered.push(message.client_id), log);
+  const writer = new LogWriter(
+    db,
+    fileQueries(db.kysely, new FileLinks('a test secret of some length')),
+    ({ event }) => delivered.push(event.type === 'message' ? event.message.client_id : null),
+    log,
+  );
   const send = (clientId: string) => writer.submit({ chatId: 1, senderId: 1, sender: 'alice', content: clientId, clientId, fileIds: [] });
   const flushes = holdFlushes(t);
 

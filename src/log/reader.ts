@@ -1,0 +1,191 @@
+import { sql, type Expression, type Kysely } from 'kysely';
+import type { ChatQueries } from '../chats/queries.js';
+import type { Database, EventRow } from '../db/schema.js';
+import type { FileQueries } from '../files/queries.js';
+import type { Chat } from '../http/schemas.js';
+import { toMessage } from '../messages/model.js';
+import type { ServerEvent } from '../realtime/events.js';
+
+/** An entry of the log as some of its recipients see it (a chat change is seen differently by each). */
+export interface LogEntry {
+  seq: number;
+  to: number[];
+  event: ServerEvent;
+}
+
+/** A page of the log: its entries, in order, and how far it reached. */
+export interface LogPage {
+  entries: LogEntry[];
+  /** The newest id the page covers (`after` when it is empty). */
+  last: number;
+  /** False when the log had no more than this to give. */
+  full: boolean;
+}
+
+/**
+ * Reads the log, messages and events merged in id order: for a process's sockets (the tailer on
+ * PostgreSQL) and for one user's `resume`. Events are shown as things are now: a replayed edit
+ * carries the message as it reads today, a chat change the chat as its recipient sees it today.
+ */
+export class LogReader {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly files: FileQueries,
+    private readonly chats: ChatQueries,
+  ) {}
+
+  /** The newest id in the log: where a process that starts now begins delivering. */
+  async head(): Promise<number> {
+    const [messages, events] = await Promise.all([
+      this.db.selectFrom('messages').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst(),
+      this.db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst(),
+    ]);
+    return Math.max(Number(messages?.id ?? 0), Number(events?.id ?? 0));
+  }
+
+  /**
+   * Up to `limit` entries after `after`, each for all its recipients (only those `wanted` for a
+   * chat change, which costs a query per viewer to draw).
+   */
+  async since(after: number, limit: number, wanted: (userId: number) => boolean): Promise<LogPage> {
+    const [messages, events] = await Promise.all([
+      this.messages().where('m.id', '>', after).orderBy('m.id').limit(limit).execute(),
+      this.db.selectFrom('events').selectAll().where('id', '>', after).orderBy('id').limit(limit).execute(),
+    ]);
+    const page = merge(messages, events, limit, after);
+    const messagesOut = await this.files.withFiles(page.messages.map(toMessage));
+    const chatIds = [...new Set([...page.messages.map((m) => m.chat_id), ...page.events.flatMap((e) => (e.kind === 'chat' ? [] : [e.chat_id]))])];
+    const chatEvents = page.events.flatMap((e) => (e.kind === 'chat' ? [e.id] : []));
+    const [memberRows, recipientRows] = await Promise.all([
+      chatIds.length === 0 ? [] : this.db.selectFrom('chat_members').select(['chat_id', 'user_id']).where('chat_id', 'in', chatIds).execute(),
+      chatEvents.length === 0 ? [] : this.db.selectFrom('event_recipients').selectAll().where('event_id', 'in', chatEvents).execute(),
+    ]);
+    const members = groupBy(memberRows, (r) => r.chat_id, (r) => r.user_id);
+    const recipients = groupBy(recipientRows, (r) => r.event_id, (r) => r.user_id);
+    const rendered = await this.render(page.events, (e) => (recipients.get(e.id) ?? []).filter(wanted));
+    const entries = page.order.flatMap(([kind, index]): LogEntry[] => {
+      if (kind === 'message') {
+        const message = messagesOut[index]!;
+        return [{ seq: message.id, to: members.get(message.chat_id) ?? [], event: { type: 'message', message } }];
+      }
+      const event = page.events[index]!;
+      const chatMembers = members.get(event.chat_id) ?? [];
+      return rendered(event).map(({ viewer, event: shown }) => ({
+        seq: event.id,
+        to: viewer !== null ? [viewer] : event.kind === 'read' ? chatMembers.filter((id) => id !== event.user_id) : chatMembers,
+        event: shown,
+      }));
+    });
+    return { entries, last: page.last, full: page.full };
+  }
+
+  /** Up to `limit` entries with `after < id <= upTo` that `userId` is shown: what a `resume` replays. */
+  async forUser(userId: number, after: number, upTo: number, limit: number): Promise<LogPage> {
+    if (upTo <= after) return { entries: [], last: after, full: false };
+    // Shown only in chats the user is in now.
+    const member = (chatId: Expression<number>) =>
+      sql<boolean>`exists (select 1 from chat_members cm where cm.chat_id = ${chatId} and cm.user_id = ${userId})`;
+    const [messages, events] = await Promise.all([
+      this.messages().where('m.id', '>', after).where('m.id', '<=', upTo).where(member(sql.ref('m.chat_id'))).orderBy('m.id').limit(limit).execute(),
+      this.db
+        .selectFrom('events as e')
+        .selectAll('e')
+        .where('e.id', '>', after)
+        .where('e.id', '<=', upTo)
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('e.kind', 'in', ['edit', 'delete']), member(sql.ref('e.chat_id'))]),
+            eb.and([eb('e.kind', '=', 'read'), eb('e.user_id', '<>', userId), member(sql.ref('e.chat_id'))]),
+            eb.and([
+              eb('e.kind', '=', 'chat'),
+              eb.exists(eb.selectFrom('event_recipients as r').select('r.user_id').whereRef('r.event_id', '=', 'e.id').where('r.user_id', '=', userId)),
+            ]),
+          ]),
+        )
+        .orderBy('e.id')
+        .limit(limit)
+        .execute(),
+    ]);
+    const page = merge(messages, events, limit, after);
+    const messagesOut = await this.files.withFiles(page.messages.map(toMessage));
+    const rendered = await this.render(page.events, () => [userId]);
+    const entries = page.order.flatMap(([kind, index]): LogEntry[] => {
+      if (kind === 'message') {
+        const message = messagesOut[index]!;
+        return [{ seq: message.id, to: [userId], event: { type: 'message', message } }];
+      }
+      const event = page.events[index]!;
+      return rendered(event).map(({ event: shown }) => ({ seq: event.id, to: [userId], event: shown }));
+    });
+    return { entries, last: page.last, full: page.full };
+  }
+
+  private messages() {
+    return this.db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.sender_id').selectAll('m').select('u.username as sender');
+  }
+
+  /**
+   * What each event shows: `viewer` is null where every recipient sees the same (edits, deletes,
+   * read markers), and names the viewer of a chat change.
+   */
+  private async render(events: EventRow[], viewersOf: (event: EventRow) => number[]) {
+    const edited = [...new Set(events.flatMap((e) => (e.kind === 'edit' ? [e.message_id!] : [])))];
+    const chatViews = new Map<number, Map<number, Chat>>();
+    const [editedMessages] = await Promise.all([
+      edited.length === 0 ? [] : this.messages().where('m.id', 'in', edited).execute(),
+      ...events
+        .filter((e) => e.kind === 'chat')
+        .map(async (e) => {
+          const viewers = viewersOf(e);
+          if (viewers.length > 0) chatViews.set(e.id, await this.chats.viewsFor(e.chat_id, viewers));
+        }),
+    ]);
+    const byId = new Map((await this.files.withFiles(editedMessages.map(toMessage))).map((m) => [m.id, m]));
+    return (event: EventRow): { viewer: number | null; event: ServerEvent }[] => {
+      switch (event.kind) {
+        case 'edit': {
+          const message = byId.get(event.message_id!);
+          return message ? [{ viewer: null, event: { type: 'message_updated', message } }] : [];
+        }
+        case 'delete':
+          return [{ viewer: null, event: { type: 'message_deleted', chat_id: event.chat_id, id: event.message_id! } }];
+        case 'read':
+          return [{ viewer: null, event: { type: 'read', chat_id: event.chat_id, user_id: event.user_id!, message_id: event.message_id! } }];
+        case 'chat':
+          return [...(chatViews.get(event.id) ?? [])].map(([viewer, chat]) => ({ viewer, event: { type: 'chat', chat } }));
+      }
+    };
+  }
+}
+
+/**
+ * The first `limit` of two id-ordered lists, each read with that limit: where one of them was cut
+ * short, nothing past its last id is known yet, so the page ends there.
+ */
+function merge<M extends { id: number }>(messages: M[], events: EventRow[], limit: number, after: number) {
+  const cut = Math.min(
+    messages.length === limit ? messages.at(-1)!.id : Infinity,
+    events.length === limit ? events.at(-1)!.id : Infinity,
+  );
+  const keptMessages = messages.filter((m) => m.id <= cut);
+  const keptEvents = events.filter((e) => e.id <= cut);
+  const order: ['message' | 'event', number][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < keptMessages.length || j < keptEvents.length) {
+    if (j >= keptEvents.length || (i < keptMessages.length && keptMessages[i]!.id < keptEvents[j]!.id)) order.push(['message', i++]);
+    else order.push(['event', j++]);
+  }
+  const last = Math.max(after, keptMessages.at(-1)?.id ?? 0, keptEvents.at(-1)?.id ?? 0);
+  return { messages: keptMessages, events: keptEvents, order, last, full: cut !== Infinity };
+}
+
+function groupBy<R, K, V>(rows: readonly R[], key: (row: R) => K, value: (row: R) => V): Map<K, V[]> {
+  const groups = new Map<K, V[]>();
+  for (const row of rows) {
+    const list = groups.get(key(row));
+    if (list) list.push(value(row));
+    else groups.set(key(row), [value(row)]);
+  }
+  return groups;
+}
