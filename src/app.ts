@@ -1,5 +1,5 @@
 import cors from '@fastify/cors';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import authPlugin from './auth/plugin.js';
@@ -17,6 +17,7 @@ import { useValidators } from './http/validation.js';
 import { registerWebClient } from './http/web.js';
 import messagesRoutes from './messages/routes.js';
 import gateway from './gateway/routes.js';
+import { connectLimitStore, failOpen } from './rate-limit-store.js';
 import roomsApiRoutes from './rooms-api/routes.js';
 import roomsRoutes from './rooms/routes.js';
 import services from './services.js';
@@ -127,20 +128,33 @@ async function nativeApi(app: FastifyInstance): Promise<void> {
 
 /**
  * Per client address: the routes that check passwords (every surface's) share one budget, every
- * other route shares another (limits of 0 are off). Checked first, before the token.
+ * other route shares another (limits of 0 are off). Checked first, before the token. With Redis,
+ * every process counts in it, so that N processes allow the limit and not N times it.
  */
 async function registerRateLimits(app: FastifyInstance, config: Config): Promise<void> {
   const { auth, authWindowMs, api, apiWindowMs } = config.rateLimits;
-  await app.register(rateLimit, { global: false });
+  const redis = config.redisUrl ? await connectLimitStore(config.redisUrl, app.log) : null;
+  if (redis) {
+    // Nothing is left to send by then: every request that counted has been answered.
+    app.addHook('onClose', async () => redis.disconnect());
+  }
+  // The prefix keeps apart the deployments (or tests) that share one Redis, as their channels do.
+  // skipOnError stays false: it would let requests through without a word; `enforce` logs it.
+  await app.register(rateLimit, { global: false, ...(redis && { redis, nameSpace: `${config.redisChannel}:limits:http:` }) });
   // The plugin gives each route a store of its own; a limiter made here is one budget for many routes.
-  const limiter = (max: number, timeWindow: number) => (max > 0 ? app.createRateLimit({ max, timeWindow }) : null);
-  const limiters = { auth: limiter(auth, authWindowMs), api: limiter(api, apiWindowMs) };
+  // In Redis both limiters' stores share one key space: the key names the limiter.
+  const limiter = (name: string, max: number, timeWindow: number) =>
+    max > 0 ? app.createRateLimit({ max, timeWindow, keyGenerator: (request) => `${name}:${normalizeIP(request.ip)}` }) : null;
+  const limiters = { auth: limiter('auth', auth, authWindowMs), api: limiter('api', api, apiWindowMs) };
+  const health = failOpen(app.log, 'the HTTP rate limits could not reach Redis: requests go through uncounted until it answers');
   app.addHook('onRoute', (route) => {
     if (route.websocket || route.url === '/healthz') return;
     const check = isAuthRoute(route.url) ? limiters.auth : limiters.api;
     if (!check) return;
     const enforce = async (request: FastifyRequest, reply: FastifyReply) => {
-      const result = await check(request);
+      const result = await check(request).catch((err: unknown) => health.failed(err));
+      if (!result) return; // Redis did not answer: fail open (see failOpen).
+      health.ok();
       if (result.isAllowed || !result.isExceeded) return;
       reply.header('retry-after', String(Math.max(1, Math.ceil(result.ttl / 1000))));
       throw new AppError(429, 'RATE_LIMITED', `Too many requests: try again in ${Math.ceil(result.ttl / 1000)} s`, {

@@ -11,7 +11,9 @@ import type { LogTailer } from './log/tailer.js';
 import { LogWriter } from './log/writer.js';
 import { MessageService } from './messages/service.js';
 import { LocalBroker } from './realtime/broker.js';
+import { MemoryPresence } from './realtime/presence.js';
 import { Realtime } from './realtime/realtime.js';
+import { connectLimitStore, tokenBuckets } from './rate-limit-store.js';
 import { roomQueries, type RoomQueries } from './rooms/queries.js';
 import { RoomService } from './rooms/service.js';
 import type { IsOnline } from './users/model.js';
@@ -44,15 +46,21 @@ export default fp(
     const users = userQueries(kysely);
     // File urls are signed with a key derived from the token secret: the one the auth plugin uses.
     const files = fileQueries(kysely, new FileLinks(resolveJwtSecret(config)));
+    // Behind a balancer the processes share the send and typing buckets through Redis.
+    const limitsRedis = config.redisUrl ? await connectLimitStore(config.redisUrl, app.log) : null;
     // Presence reads co-members from the chats, and chats show presence: each refers to the other lazily.
     // ioredis is loaded only when a Redis is configured.
     const broker = config.redisUrl
       ? await (await import('./realtime/redis-broker.js')).RedisBroker.connect(config.redisUrl, config.redisChannel, app.log)
       : new LocalBroker();
+    const presence = config.redisUrl
+      ? await (await import('./realtime/redis-presence.js')).RedisPresence.connect(config.redisUrl, config.redisChannel, config.presenceGraceMs, app.log)
+      : new MemoryPresence(config.presenceGraceMs);
     const realtime = new Realtime(
       broker,
+      presence,
       { coMembers: (userId) => chats.coMembers(userId), setLastSeen: (userId, at) => users.setLastSeen(userId, at) },
-      { presenceGraceMs: config.presenceGraceMs, idleTimeoutMs: config.ws.idleTimeoutMs },
+      { idleTimeoutMs: config.ws.idleTimeoutMs },
       app.log,
     );
     const isOnline: IsOnline = (userId) => realtime.isOnline(userId);
@@ -69,7 +77,11 @@ export default fp(
     if (tailer) await tailer.start();
     // Entries stored before this process started were never delivered live here: resume replays them.
     else realtime.hub.lastSeq = await logReader.head();
-    const messages = new MessageService(app.db, chats, realtime, files, writer, { ...config.rateLimits, typingThrottleMs: config.typingThrottleMs });
+    const { send, sendWindowMs } = config.rateLimits;
+    const messages = new MessageService(app.db, chats, realtime, files, writer, {
+      send: tokenBuckets<number>(send, sendWindowMs, limitsRedis, `${config.redisChannel}:limits:send`, app.log),
+      typing: tokenBuckets<string>(1, Math.max(config.typingThrottleMs, 1), limitsRedis, `${config.redisChannel}:limits:typing`, app.log),
+    });
 
     app.decorate('users', users);
     app.decorate('chatQueries', chats);
@@ -89,9 +101,11 @@ export default fp(
     app.addHook('onClose', async () => {
       messages.stop();
       await writer.drain();
+      await presence.close();
       await realtime.settled();
       await tailer?.stop();
       await broker.close();
+      limitsRedis?.disconnect();
     });
   },
   { name: 'services', dependencies: ['db'] },

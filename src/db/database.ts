@@ -36,6 +36,11 @@ export async function createDb(config: Pick<Config, 'databaseUrl' | 'sqliteSynch
     // Loaded only when used: most servers run on SQLite, and start-up time counts.
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // A connection that the server drops (a restart, a failover, an administrator) is only taken
+    // out of the pool: unheard, its error would end the process. The pool hears its idle
+    // connections; one that is checked out, between the statements of a transaction, is heard here.
+    pool.on('connect', (client) => client.on('error', (err) => log.error({ err }, 'a PostgreSQL connection was lost')));
+    pool.on('error', () => {});
     return { kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', durability: durableAtCommit };
   }
   const file = sqlitePath(url);

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
+import { Migrator, PostgresAdapter, sql, type Kysely, type MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 
 export class MigrationError extends Error {}
@@ -14,9 +14,10 @@ export const migrationProvider: MigrationProvider = { getMigrations: async () =>
  * written by a newer version of the server: refuse it rather than run against a schema we cannot read.
  */
 export async function migrateToLatest(db: AnyDb): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  const schema = await currentSchema(db);
+  const migrator = await migratorFor(db);
   const known = new Set((await migrator.getMigrations()).map((m) => m.name));
-  const applied = await appliedMigrationNames(db);
+  const applied = await appliedMigrationNames(db, schema);
   const unknown = applied.filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new MigrationError(
@@ -28,9 +29,23 @@ export async function migrateToLatest(db: AnyDb): Promise<void> {
   if (error) throw new MigrationError(`Migration failed: ${(error as Error).message ?? String(error)}`);
 }
 
-async function appliedMigrationNames(db: AnyDb): Promise<string[]> {
+/**
+ * The migrator, with its tables in the schema the connection works in: PostgreSQL's introspection
+ * lists every schema's tables, and another schema's `kysely_migration` would be taken for ours.
+ */
+export async function migratorFor(db: AnyDb): Promise<Migrator> {
+  return new Migrator({ db, provider: migrationProvider, migrationTableSchema: await currentSchema(db) });
+}
+
+async function currentSchema(db: AnyDb): Promise<string | undefined> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return undefined;
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  return rows[0]!.schema;
+}
+
+async function appliedMigrationNames(db: AnyDb, schema: string | undefined): Promise<string[]> {
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
-  if (!tables.some((t) => t.name === 'kysely_migration')) return [];
+  if (!tables.some((t) => t.name === 'kysely_migration' && (schema === undefined || t.schema === schema))) return [];
   const anyDb = db as Kysely<{ kysely_migration: { name: string } }>;
   const rows = await anyDb.selectFrom('kysely_migration').select('name').execute();
   return rows.map((r) => r.name);

@@ -31,7 +31,12 @@ export class Connection implements Subscriber {
   user: Principal | null = null;
   lastActivity = Date.now();
   /** Frames that arrive while a resume replays, sent after it so that each chat stays in id order. */
-  private held: Frame[] | null = null;
+  private held: { frame: Frame; seq: number | undefined }[] | null = null;
+  /**
+   * Log entries up to this id are not sent live: the client has them (it resumed after it). A
+   * process whose delivery is behind the client's (it was on another one) delivers them after.
+   */
+  private floor = 0;
   private heldBytes = 0;
   private closing = false;
   private corked = false;
@@ -51,9 +56,15 @@ export class Connection implements Subscriber {
   }
 
   receive(outbound: Outbound): void {
+    if (outbound.seq !== undefined && outbound.seq <= this.floor) return;
     if (this.encoder.wants && !this.encoder.wants(outbound.event)) return;
     const frame = outbound.frameFor(this.encoder);
-    if (frame !== null) this.send(frame);
+    if (frame !== null) this.send(frame, outbound.seq);
+  }
+
+  /** The client has every log entry up to `seq`: none of them is sent live any more. */
+  skipThrough(seq: number): void {
+    this.floor = Math.max(this.floor, seq);
   }
 
   heartbeat(deadline: number): void {
@@ -61,9 +72,9 @@ export class Connection implements Subscriber {
     else if (this.open) this.socket.ping();
   }
 
-  send(frame: Frame): void {
+  send(frame: Frame, seq?: number): void {
     if (this.held) {
-      this.held.push(frame);
+      this.held.push({ frame, seq });
       this.heldBytes += byteLength(frame);
       if (this.heldBytes > this.maxBacklogBytes) this.overflow();
       return;
@@ -142,7 +153,7 @@ export class Connection implements Subscriber {
     const frames = this.held ?? [];
     this.held = null;
     this.heldBytes = 0;
-    for (const frame of frames) this.write(frame);
+    for (const { frame, seq } of frames) if (seq === undefined || seq > this.floor) this.write(frame);
   }
 
   close(code: number, reason: string): void {

@@ -173,6 +173,7 @@ export class Session {
     const { conn } = this;
     const page = this.ctx.limits.resumeMaxMessages;
     const budget = this.ctx.limits.maxBacklogBytes / 2;
+    conn.skipThrough(after);
     conn.hold();
     try {
       let last = after;

@@ -9,7 +9,7 @@ import type { LogWriter } from '../log/writer.js';
 import type { Message } from '../http/schemas.js';
 import type { Realtime } from '../realtime/realtime.js';
 import { toMessage } from './model.js';
-import { RateLimiter } from '../rate-limiter.js';
+import type { TokenBuckets } from '../rate-limit-store.js';
 
 export interface SendResult {
   message: Message;
@@ -24,9 +24,8 @@ export interface HistoryQuery {
 }
 
 export class MessageService {
-  private readonly limiter: RateLimiter;
-  /** One typing event per user and chat per throttle period. */
-  private readonly typingLimiter: RateLimiter<string>;
+  /** Sends that are taking their token: a read marker waits for them (see `markRead`). */
+  private taking: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
@@ -34,11 +33,9 @@ export class MessageService {
     private readonly realtime: Realtime,
     private readonly files: FileQueries,
     private readonly writer: LogWriter,
-    limits: { send: number; sendWindowMs: number; typingThrottleMs: number },
-  ) {
-    this.limiter = new RateLimiter(limits.send, limits.sendWindowMs);
-    this.typingLimiter = new RateLimiter<string>(1, Math.max(limits.typingThrottleMs, 1));
-  }
+    /** `send`: per user; `typing`: one typing event per user and chat per throttle period. */
+    private readonly limits: { send: TokenBuckets<number>; typing: TokenBuckets<string> },
+  ) {}
 
   /**
    * Stores and delivers a message, with the sender's uploads `fileIds` attached; resolves once it
@@ -52,7 +49,9 @@ export class MessageService {
     clientId: string | null,
     fileIds: readonly number[] = [],
   ): Promise<SendResult> {
-    const wait = this.limiter.take(sender.id);
+    const taking = this.limits.send.take(sender.id);
+    this.taking = taking;
+    const wait = await taking;
     if (wait > 0) {
       throw new AppError(429, 'RATE_LIMITED', `Too many messages: try again in ${Math.ceil(wait / 1000)} s`, {
         retry_after_ms: wait,
@@ -64,13 +63,14 @@ export class MessageService {
   }
 
   /** Resolves once every send accepted so far is committed and delivered. */
-  drain(): Promise<void> {
-    return this.writer.drain();
+  async drain(): Promise<void> {
+    await this.taking;
+    await this.writer.drain();
   }
 
   stop(): void {
-    this.limiter.stop();
-    this.typingLimiter.stop();
+    this.limits.send.stop();
+    this.limits.typing.stop();
   }
 
   async history(user: Principal, chatId: number, query: HistoryQuery): Promise<Message[]> {
@@ -141,8 +141,8 @@ export class MessageService {
    */
   async markRead(user: Principal, chatId: number, messageId: number): Promise<void> {
     const type = await this.requireMember(chatId, user.id);
-    // A send on this socket just before may still be in its batch.
-    await this.writer.drain();
+    // A send on this socket just before may still be taking its token, or in its batch.
+    await this.drain();
     const message = await this.db.kysely
       .selectFrom('messages')
       .select('id')
@@ -168,7 +168,7 @@ export class MessageService {
 
   /** Tells the chat's other members that the user is typing, at most once per throttle period. */
   async typing(user: Principal, chatId: number): Promise<void> {
-    if (this.typingLimiter.take(`${user.id}:${chatId}`) > 0) return;
+    if ((await this.limits.typing.take(`${user.id}:${chatId}`)) > 0) return;
     const members = await this.chats.memberIds(chatId);
     if (!members.includes(user.id)) throw chatNotFound();
     const others = members.filter((id) => id !== user.id);

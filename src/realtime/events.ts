@@ -34,7 +34,11 @@ export interface Encoder {
 export class Outbound {
   private readonly frames: (Buffer | null)[] = [];
 
-  constructor(readonly event: ServerEvent) {}
+  constructor(
+    readonly event: ServerEvent,
+    /** Its id in the log, for an event that is in it. */
+    readonly seq?: number,
+  ) {}
 
   frameFor(encoder: Encoder): Buffer | null {
     const cached = this.frames[encoder.slot];

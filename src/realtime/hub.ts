@@ -16,35 +16,36 @@ export class Hub {
   /** The newest log id (message or event) this process has delivered: `resume` replays up to it. */
   lastSeq = 0;
 
-  /** Registers an authenticated socket; true when it is the user's first here. */
-  add(sub: Subscriber): boolean {
+  /** Registers an authenticated socket. */
+  add(sub: Subscriber): void {
     const userId = sub.user!.id;
     const set = this.byUser.get(userId);
-    if (set) {
-      set.add(sub);
-      return false;
-    }
-    this.byUser.set(userId, new Set([sub]));
-    return true;
+    if (set) set.add(sub);
+    else this.byUser.set(userId, new Set([sub]));
   }
 
-  /** True when it was the user's last socket here. */
+  /** False when the socket was not here (never authenticated, or removed already). */
   remove(sub: Subscriber): boolean {
     const userId = sub.user?.id;
     if (userId === undefined) return false;
     const set = this.byUser.get(userId);
     if (!set?.delete(sub)) return false;
-    if (set.size > 0) return false;
-    this.byUser.delete(userId);
+    if (set.size === 0) this.byUser.delete(userId);
     return true;
+  }
+
+  /** How many sockets the user has here. */
+  count(userId: number): number {
+    return this.byUser.get(userId)?.size ?? 0;
   }
 
   has(userId: number): boolean {
     return this.byUser.has(userId);
   }
 
-  /** Hands one event to every socket of every user in `to`; `seq` is its id in the log, if it has one. */
-  deliver(to: readonly number[], outbound: Outbound, seq?: number): void {
+  /** Hands one event to every socket of every user in `to`. */
+  deliver(to: readonly number[], outbound: Outbound): void {
+    const { seq } = outbound;
     if (seq !== undefined && seq > this.lastSeq) this.lastSeq = seq;
     for (const userId of to) {
       const set = this.byUser.get(userId);

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Broker, Delivery } from './broker.js';
 import { Outbound, type ServerEvent } from './events.js';
 import { Hub, type Subscriber } from './hub.js';
+import type { Presence, PresenceChange } from './presence.js';
 
 /** What presence needs from storage. */
 export interface PresenceStore {
@@ -11,7 +12,6 @@ export interface PresenceStore {
 }
 
 export interface RealtimeOptions {
-  presenceGraceMs: number;
   idleTimeoutMs: number;
 }
 
@@ -23,18 +23,19 @@ export class Realtime {
   readonly hub = new Hub();
   /** False while this process cannot deliver the log: see `deliveryLost`. */
   delivering = true;
-  private readonly offlineTimers = new Map<number, NodeJS.Timeout>();
   private readonly heartbeat: NodeJS.Timeout;
   /** Presence announcements run one after another, so that online/offline frames never swap. */
   private presenceQueue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly broker: Broker,
+    private readonly presence: Presence,
     private readonly store: PresenceStore,
     private readonly options: RealtimeOptions,
     private readonly log: FastifyBaseLogger,
   ) {
-    broker.subscribe(({ to, event, seq }) => this.hub.deliver(to, new Outbound(event), seq));
+    broker.subscribe(({ to, event, seq }) => this.hub.deliver(to, new Outbound(event, seq)));
+    presence.onChange((change) => this.announce(change));
     this.heartbeat = setInterval(() => this.sweep(), Math.ceil(options.idleTimeoutMs / 3));
     this.heartbeat.unref();
   }
@@ -70,44 +71,24 @@ export class Realtime {
   }
 
   isOnline(userId: number): boolean {
-    return this.hub.has(userId) || this.offlineTimers.has(userId);
+    return this.presence.isOnline(userId);
   }
 
-  /** An authenticated socket joins: the user comes online with its first one. */
+  /** An authenticated socket joins: the user comes online with its first one, on any process. */
   attach(sub: Subscriber): void {
-    if (!this.hub.add(sub)) return;
-    const userId = sub.user!.id;
-    const pending = this.offlineTimers.get(userId);
-    if (pending) {
-      // Back within the grace period: nobody was told it left.
-      clearTimeout(pending);
-      this.offlineTimers.delete(userId);
-      return;
-    }
-    this.announce(userId, true);
+    this.hub.add(sub);
+    this.presence.set(sub.user!.id, this.hub.count(sub.user!.id));
   }
 
-  /** A socket is gone: the user goes offline once its last one has been gone for the grace period. */
+  /** A socket is gone: the user goes offline once its last one anywhere has been gone for the grace period. */
   detach(sub: Subscriber): void {
     if (!this.hub.remove(sub)) return;
-    const userId = sub.user!.id;
-    if (this.options.presenceGraceMs === 0) {
-      this.announce(userId, false);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.offlineTimers.delete(userId);
-      if (!this.hub.has(userId)) this.announce(userId, false);
-    }, this.options.presenceGraceMs);
-    timer.unref();
-    this.offlineTimers.set(userId, timer);
+    this.presence.set(sub.user!.id, this.hub.count(sub.user!.id));
   }
 
   /** Closes every socket and stops the heartbeat (on shutdown); queued frames are written before the close frame. */
   closeAll(code: number, reason: string): void {
     clearInterval(this.heartbeat);
-    for (const timer of this.offlineTimers.values()) clearTimeout(timer);
-    this.offlineTimers.clear();
     for (const sub of [...this.hub.subscribers()]) sub.close(code, reason);
   }
 
@@ -116,13 +97,16 @@ export class Realtime {
     return this.presenceQueue;
   }
 
-  private announce(userId: number, online: boolean): void {
+  /**
+   * Tells this process's sockets of users who share a chat with the user; the process where it
+   * happened records `last_seen_at`.
+   */
+  private announce({ userId, online, at, mine }: PresenceChange): void {
     this.presenceQueue = this.presenceQueue.then(async () => {
       try {
-        const at = new Date().toISOString();
-        await this.store.setLastSeen(userId, at);
-        const to = await this.store.coMembers(userId);
-        this.publish(to, { type: 'presence', user_id: userId, online, last_seen_at: at });
+        if (mine) await this.store.setLastSeen(userId, at);
+        const to = (await this.store.coMembers(userId)).filter((id) => this.hub.has(id));
+        this.hub.deliver(to, new Outbound({ type: 'presence', user_id: userId, online, last_seen_at: at }));
       } catch (err) {
         this.log.warn({ err, userId }, 'presence update failed');
       }

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Migrator } from 'kysely';
 import t, { type Test } from 'tap';
 import { createDb } from '../../src/db/database.js';
-import { migrateToLatest, migrationProvider } from '../../src/db/migrate.js';
+import { migrateToLatest, migratorFor } from '../../src/db/migrate.js';
 import { download, PNG, uploaded } from '../helpers/files.js';
 import { login, pair, postgresUrl, request, startServer } from '../helpers/server.js';
 
@@ -19,7 +18,7 @@ async function upAndDown(t: Test, databaseUrl: string) {
   const columns = async () => (await db.kysely.introspection.getTables()).find((table) => table.name === 'chats')!.columns.map((c) => c.name);
   const rooms = () => db.kysely.selectFrom('chats').select('name').orderBy('name').where('chat_type', '=', 'room').execute();
   t.match(await rooms(), [{ name: 'general' }, { name: 'random' }], 'the rooms migration seeds two rooms');
-  const migrator = new Migrator({ db: db.kysely, provider: migrationProvider });
+  const migrator = await migratorFor(db.kysely);
   const downTo = async (name: string) => {
     const down = await migrator.migrateDown();
     t.equal(down.error, undefined, `${name} down`);
