@@ -116,6 +116,47 @@ t.test('a resume replays everything up to the present, in pages of RESUME_MAX_ME
   t.same(await resumeOn(socket, frames.at(-1)!.id), [], 'nothing after the newest');
 });
 
+t.test('resume replays the edits, deletes and read markers made while the device was away, in the order they were made', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  const post = async (content: string) =>
+    (await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content } })).body;
+  const first = await post('first');
+  const second = await post('second');
+  const socket = await connect(t, server, bob);
+  const bobs = (await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: bob.token, body: { content: 'bob' } })).body;
+  const highest = bobs.id;
+  await socket.close();
+
+  // While bob is away: alice edits one message, deletes the other, reads bob's, and writes again.
+  await request(server, 'PATCH', `/v1/chats/${chatId}/messages/${first.id}`, { token: alice.token, body: { content: 'first, edited' } });
+  await request(server, 'DELETE', `/v1/chats/${chatId}/messages/${second.id}`, { token: alice.token });
+  await request(server, 'POST', `/v1/chats/${chatId}/read`, { token: alice.token, body: { message_id: bobs.id } });
+  const third = await post('third');
+  await request(server, 'PATCH', `/v1/chats/${chatId}/messages/${third.id}`, { token: alice.token, body: { content: 'third, edited' } });
+
+  const back = await connect(t, server, bob);
+  const frames = await resumeOn(back, highest);
+  t.same(
+    frames.map((f) => [f.type, f.message?.content ?? f.content ?? f.id ?? f.message_id]),
+    [
+      ['message_updated', 'first, edited'],
+      ['message_deleted', second.id],
+      ['read', bobs.id],
+      // A replayed message shows its current text; its edit follows, as it happened.
+      ['message', 'third, edited'],
+      ['message_updated', 'third, edited'],
+    ],
+  );
+  // The edit after the newest message is replayed again after its id (changes are idempotent),
+  // and not after `last_id`, which counts the events too.
+  back.send({ type: 'resume', after: third.id });
+  t.match(await back.next(), { type: 'message_updated', message: { id: third.id } });
+  const resumed = await back.next();
+  t.equal(resumed.type, 'resumed');
+  t.same(await resumeOn(back, resumed.last_id), [], 'nothing after last_id');
+});
+
 t.test('a device that drops in the middle of a replay and resumes after its highest id loses nothing', async (t) => {
   // The failure this prevents: live frames released between pages put the client's highest id
   // ahead of the replay, and a resume after it skipped what the replay had not reached.
