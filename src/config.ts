@@ -102,6 +102,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
   };
 
+  if (config.redisUrl !== null && !config.databaseUrl.startsWith('postgres')) {
+    // Several processes cannot share one SQLite file, and one process needs no Redis.
+    problems.push('REDIS_URL is for several processes, which need PostgreSQL: set DATABASE_URL=postgres://…, or unset REDIS_URL');
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }

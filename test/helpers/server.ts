@@ -55,7 +55,8 @@ export async function startServer(
 
 export const postgresUrl = process.env.TEST_DATABASE_URL;
 
-async function postgresSchema(t: Teardown): Promise<string> {
+/** A URL of TEST_DATABASE_URL that works in a fresh schema of its own, dropped when the test ends. */
+export async function postgresSchema(t: Teardown): Promise<string> {
   if (!postgresUrl) throw new Error('TEST_DATABASE_URL is not set');
   const schema = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const admin = new pg.Client({ connectionString: postgresUrl });

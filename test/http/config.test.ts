@@ -64,6 +64,7 @@ t.test('loadConfig refuses bad values with a ConfigError that names them', async
     ['a bad JWT_TTL', { JWT_TTL: 'forever' }, /JWT_TTL/],
     ['an unknown database', { DATABASE_URL: 'mysql://localhost/chat' }, /DATABASE_URL/],
     ['a short JWT_SECRET in production', { NODE_ENV: 'production', JWT_SECRET: 'short' }, /JWT_SECRET.*32.*production/],
+    ['Redis on SQLite', { REDIS_URL: 'redis://127.0.0.1:6379' }, /REDIS_URL.*PostgreSQL/],
   ];
   for (const [name, env, message] of cases) {
     const err = thrown(() => loadConfig({ ...baseEnv(dir), ...env }));

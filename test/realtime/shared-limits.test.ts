@@ -10,7 +10,7 @@ import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { connectLimitStore, tokenBuckets } from '../../src/rate-limit-store.js';
-import { postgresUrl, request, startServer, type Teardown } from '../helpers/server.js';
+import { postgresSchema, postgresUrl, request, startServer, type Teardown } from '../helpers/server.js';
 
 // The rate limits that processes behind one balancer share through Redis: the token buckets
 // themselves, the HTTP limits across two servers, and failing open when Redis goes away.
@@ -36,9 +36,9 @@ t.test('an unreachable Redis stops start-up with a clear message', async (t) => 
   await t.rejects(connectLimitStore('redis://127.0.0.1:1', recordingLog().log), /Cannot reach Redis at REDIS_URL for the rate limits/);
 });
 
-if (!redisUrl) {
-  t.comment('TEST_REDIS_URL is not set: skipping the Redis tests (.ci/run sets it)');
-  t.pass('skipped: no Redis');
+if (!redisUrl || !postgresUrl) {
+  t.comment('TEST_REDIS_URL or TEST_DATABASE_URL is not set: skipping the Redis tests (.ci/run sets both)');
+  t.pass('skipped: no Redis or PostgreSQL');
 } else {
   const unique = () => `dm-test:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`;
 
@@ -105,7 +105,7 @@ if (!redisUrl) {
 
   t.test('the HTTP limits count across two servers', async (t) => {
     const env = { REDIS_URL: redisUrl, REDIS_CHANNEL: unique(), RATE_LIMIT_AUTH: '3', RATE_LIMIT_API: '100' };
-    const one = await startServer(t, env, { postgres: postgresUrl !== undefined });
+    const one = await startServer(t, env, { postgres: true });
     const two = await startServer(t, { ...env, DATABASE_URL: one.config.databaseUrl });
     const servers = [one, two, one, two, one];
     const logins = [];
@@ -130,7 +130,7 @@ if (!redisUrl) {
     const dir = mkdtempSync(path.join(tmpdir(), 'dm-limits-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const config = loadConfig({
-      DATABASE_URL: `sqlite:${path.join(dir, 'chat.db')}`,
+      DATABASE_URL: await postgresSchema(t),
       DATA_DIR: dir,
       JWT_SECRET: 'test-secret-that-is-long-enough-for-production',
       REDIS_URL: redis.url,
