@@ -44,10 +44,10 @@ export class LogReader {
   }
 
   /**
-   * Up to `limit` entries after `after`, each for all its recipients (only those `wanted` for a
-   * chat change, which costs a query per viewer to draw).
+   * Up to `limit` entries after `after`, each for all its recipients: also those with no socket
+   * here yet, since one may attach before the entries are handed over, expecting them live.
    */
-  async since(after: number, limit: number, wanted: (userId: number) => boolean): Promise<LogPage> {
+  async since(after: number, limit: number): Promise<LogPage> {
     const [messages, events] = await Promise.all([
       this.messages().where('m.id', '>', after).orderBy('m.id').limit(limit).execute(),
       this.db.selectFrom('events').selectAll().where('id', '>', after).orderBy('id').limit(limit).execute(),
@@ -62,7 +62,7 @@ export class LogReader {
     ]);
     const members = groupBy(memberRows, (r) => r.chat_id, (r) => r.user_id);
     const recipients = groupBy(recipientRows, (r) => r.event_id, (r) => r.user_id);
-    const rendered = await this.render(page.events, (e) => (recipients.get(e.id) ?? []).filter(wanted));
+    const rendered = await this.render(page.events, (e) => recipients.get(e.id) ?? []);
     const entries = page.order.flatMap(([kind, index]): LogEntry[] => {
       if (kind === 'message') {
         const message = messagesOut[index]!;

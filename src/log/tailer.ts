@@ -118,7 +118,7 @@ export class LogTailer {
         do {
           this.again = false;
           for (;;) {
-            const page = await this.reader.since(this.hub.lastSeq, PAGE, (userId) => this.hub.has(userId));
+            const page = await this.reader.since(this.hub.lastSeq, PAGE);
             for (const { to, event, seq } of page.entries) this.hub.deliver(to, new Outbound(event, seq));
             this.hub.lastSeq = page.last;
             if (!page.full) break;

@@ -53,6 +53,7 @@ export class Realtime {
    */
   deliveryLost(): void {
     this.delivering = false;
+    // 1013, try again later: on another process, or here once it can deliver again.
     for (const sub of [...this.hub.subscribers()]) sub.close(1013, 'Delivery interrupted: reconnect and resume');
   }
 
