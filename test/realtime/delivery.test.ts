@@ -157,6 +157,15 @@ t.test('resume replays the edits, deletes and read markers made while the device
   t.same(await resumeOn(back, resumed.last_id), [], 'nothing after last_id');
 });
 
+t.test('a resume after an id the log has not reached yet does not keep new messages from the socket', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  const socket = await connect(t, server, bob);
+  t.same(await resumeOn(socket, 2 ** 31 - 1), []);
+  const sent = await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'still here' } });
+  t.match(await socket.nextOfType('message'), { id: sent.body.id });
+});
+
 t.test('a device that drops in the middle of a replay and resumes after its highest id loses nothing', async (t) => {
   // The failure this prevents: live frames released between pages put the client's highest id
   // ahead of the replay, and a resume after it skipped what the replay had not reached.
