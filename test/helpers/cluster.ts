@@ -41,11 +41,9 @@ export const unique = (prefix: string) => `${prefix}${process.pid.toString(36)}$
 
 /**
  * A database of its own beside TEST_DATABASE_URL's, and a client on it (`db`); dropped by `drop()`.
- * Not a schema in the shared database as test/helpers/server.ts makes: the migrator looks for its
- * `kysely_migration` table in every schema (Kysely's introspection is not limited to the
- * search_path), so while another schema of the same database holds one (a concurrent test, or one
- * left behind), a process started on a fresh schema fails with `relation "kysely_migration" does
- * not exist`.
+ * Not a schema in the shared database as test/helpers/server.ts makes: NOTIFY channels are per
+ * database, so the processes hear only their own commits, as in production, and dropping the
+ * database ends whatever connection a killed process left behind.
  */
 export class TestDatabase {
   private constructor(

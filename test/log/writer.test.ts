@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { sql } from 'kysely';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createDb } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { FileLinks } from '../../src/files/links.js';
@@ -12,7 +12,8 @@ import type { SendOutcome } from '../../src/messages/batch-store.js';
 import { LogWriter } from '../../src/log/writer.js';
 import { holdFlushes, until } from '../helpers/flushes.js';
 
-t.test('a batch that fails to commit is answered STORE_UNAVAILABLE in its turn, after the batch ahead of it', async (t) => {
+/** A fresh database (flushed like the server's) with one user, alice, in one group, chat 1. */
+async function aliceInAGroup(t: Test) {
   const dir = mkdtempSync(path.join(tmpdir(), 'dm-writer-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const db = await createDb({ databaseUrl: `sqlite:${path.join(dir, 'chat.db')}`, sqliteSynchronous: 'FULL' }, { error: () => {} });
@@ -22,6 +23,11 @@ t.test('a batch that fails to commit is answered STORE_UNAVAILABLE in its turn, 
   await db.kysely.insertInto('users').values({ username: 'alice', username_key: 'alice', created_at: now }).execute();
   await db.kysely.insertInto('chats').values({ chat_type: 'group', name: 'g', owner_id: 1, created_at: now, last_activity_at: now }).execute();
   await db.kysely.insertInto('chat_members').values({ chat_id: 1, user_id: 1, joined_at: now }).execute();
+  return db;
+}
+
+t.test('a batch that fails to commit is answered STORE_UNAVAILABLE in its turn, after the batch ahead of it', async (t) => {
+  const db = await aliceInAGroup(t);
 
   const errors: string[] = [];
   const log = { error: (_: object, message: string) => errors.push(message) } as unknown as FastifyBaseLogger;
@@ -59,15 +65,7 @@ t.test('a batch that fails to commit is answered STORE_UNAVAILABLE in its turn, 
 });
 
 t.test('an event is answered in its turn: delivered after the sends before it, refused with them when their flush fails', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dm-writer-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const db = await createDb({ databaseUrl: `sqlite:${path.join(dir, 'chat.db')}`, sqliteSynchronous: 'FULL' }, { error: () => {} });
-  t.teardown(() => db.kysely.destroy());
-  await migrateToLatest(db.kysely);
-  const now = new Date().toISOString();
-  await db.kysely.insertInto('users').values({ username: 'alice', username_key: 'alice', created_at: now }).execute();
-  await db.kysely.insertInto('chats').values({ chat_type: 'group', name: 'g', owner_id: 1, created_at: now, last_activity_at: now }).execute();
-  await db.kysely.insertInto('chat_members').values({ chat_id: 1, user_id: 1, joined_at: now }).execute();
+  const db = await aliceInAGroup(t);
 
   const errors: string[] = [];
   const log = { error: (_: object, message: string) => errors.push(message) } as unknown as FastifyBaseLogger;
