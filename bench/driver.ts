@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Managed, within } from './processes.js';
-import type { FromLoadgen, IdleJob, IdleResult, Job, LoadJob, LoadResult, ToLoadgen } from './protocol.js';
+import type { FromLoadgen, IdleJob, IdleResult, Job, LoadJob, LoadResult, StormJob, StormResult, ToLoadgen } from './protocol.js';
 
 const LOADGEN_MAIN = fileURLToPath(new URL('./loadgen.js', import.meta.url));
 
@@ -20,10 +20,11 @@ export interface JobHooks {
  */
 export function runJob(job: IdleJob, timeoutMs: number, hooks: JobHooks): Promise<IdleResult>;
 export function runJob(job: LoadJob, timeoutMs: number, hooks?: JobHooks): Promise<LoadResult>;
-export async function runJob(job: Job, timeoutMs: number, hooks: JobHooks = {}): Promise<LoadResult | IdleResult> {
+export function runJob(job: StormJob, timeoutMs: number, hooks?: JobHooks): Promise<StormResult>;
+export async function runJob(job: Job, timeoutMs: number, hooks: JobHooks = {}): Promise<LoadResult | IdleResult | StormResult> {
   const proc = new Managed({ name: 'loadgen', args: [LOADGEN_MAIN], env: process.env, cwd: process.cwd(), ipc: true });
   const send = (message: ToLoadgen) => proc.child.send(message);
-  const result = new Promise<LoadResult | IdleResult>((resolve, reject) => {
+  const result = new Promise<LoadResult | IdleResult | StormResult>((resolve, reject) => {
     proc.child.on('message', (message: FromLoadgen) => {
       switch (message.type) {
         case 'mark':

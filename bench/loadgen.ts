@@ -4,9 +4,10 @@
  */
 import WebSocket from 'ws';
 import { closeHttpAgent, initiate, login, mapLimit, type Session } from './http.js';
-import { noAnomalies, type Anomalies, type ClosedLoopJob, type FromLoadgen, type IdleJob, type IdleResult, type Job, type LoadResult, type OpenLoopJob, type ToLoadgen } from './protocol.js';
+import { noAnomalies, type Anomalies, type ClosedLoopJob, type FromLoadgen, type IdleJob, type IdleResult, type Job, type LoadResult, type OpenLoopJob, type StormResult, type ToLoadgen } from './protocol.js';
 import { roomLoad } from './room-load.js';
 import { closeAll, CONTENT, DRAIN_TIMEOUT_MS, openSocket, sleep } from './sockets.js';
+import { stormLoad } from './storm-load.js';
 import { Samples } from './stats.js';
 import { loadResult, MeasuredWindow, onClock, type Mark } from './timing.js';
 
@@ -264,7 +265,7 @@ function waitContinue(): Promise<void> {
   });
 }
 
-async function runJob(job: Job): Promise<LoadResult | IdleResult> {
+async function runJob(job: Job): Promise<LoadResult | IdleResult | StormResult> {
   switch (job.kind) {
     case 'closed':
       return closedLoop(job);
@@ -272,6 +273,9 @@ async function runJob(job: Job): Promise<LoadResult | IdleResult> {
       return openLoop(job);
     case 'room':
       return roomLoad(job, mark);
+    case 'storm':
+      // Awaited: the storm starts once the orchestrator has been told (it samples CPU then).
+      return stormLoad(job, (m) => send({ type: 'mark', mark: m }));
     case 'idle':
       return idle(job, async (step, detail) => {
         const next = waitContinue();

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 
-export const SCENARIOS = ['startup', 'throughput', 'openloop', 'rooms', 'idle', 'history', 'chats'] as const;
+export const SCENARIOS = ['startup', 'throughput', 'openloop', 'rooms', 'idle', 'history', 'chats', 'storm'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -38,6 +38,10 @@ export interface BenchOptions {
   idleSockets: number;
   /** Sockets per user in the idle run (1: one user per socket, as most clients are). */
   idleSocketsPerUser: number;
+  /** The reconnect storms, one per size, each after a restart: sockets, and messages each is behind. */
+  stormSizes: StormSize[];
+  /** Sockets of each user in a storm (a user's devices and tabs). */
+  stormSocketsPerUser: number;
   /** Stored messages of the chats whose history pages are timed. */
   historySizes: number[];
   historyLimit: number;
@@ -58,6 +62,11 @@ export interface BenchOptions {
   tmpRoot: string;
 }
 
+export interface StormSize {
+  sockets: number;
+  behind: number;
+}
+
 const HELP = `npm run bench [-- --name=value …]   (or the same names as environment variables)
 
   PAIRS=100            pairs of users (one direct chat and two sockets per pair)
@@ -74,6 +83,12 @@ const HELP = `npm run bench [-- --name=value …]   (or the same names as enviro
   ROOM_ROUNDS=1        as ROUNDS, for the rooms scenario (a thousand logins, sockets and joins per run)
   IDLE_SOCKETS=10000   authenticated idle sockets for the memory figure
   IDLE_SOCKETS_PER_USER=1
+  STORM_SOCKETS=5000   sockets that reconnect and resume at once after a restart (the largest storm)
+  STORM_BEHIND=200     messages each of them has not seen
+  STORM_SOCKETS_PER_USER=10
+  STORM_SIZES=1250x200,2500x200,5000x200,5000x50   the storms run, sockets × behind, each on a fresh
+                       database and a restarted server; by default a quarter and half of STORM_SOCKETS
+                       at STORM_BEHIND, then all of them at STORM_BEHIND and at a quarter of it
   HISTORY_SIZES=10000,1000000   messages in the chats whose history page is timed
   HISTORY_LIMIT=50     page size of GET /chats/:id/messages
   CHATS=1000           chats of the user whose GET /chats is timed
@@ -133,6 +148,31 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
 
   const roomMembers = int('ROOM_MEMBERS', 1000, 2, 20_000);
 
+  // The sweep shows how a storm's time and memory grow with sockets and with messages behind.
+  const stormSockets = int('STORM_SOCKETS', 5000, 1, 100_000);
+  const stormBehind = int('STORM_BEHIND', 200, 0, 100_000);
+  const part = (n: number, d: number) => Math.max(1, Math.round(n / d));
+  const defaultSizes = [
+    { sockets: part(stormSockets, 4), behind: stormBehind },
+    { sockets: part(stormSockets, 2), behind: stormBehind },
+    { sockets: stormSockets, behind: stormBehind },
+    { sockets: stormSockets, behind: Math.round(stormBehind / 4) },
+  ];
+  const stormSizes = values.has('STORM_SIZES')
+    ? values
+        .get('STORM_SIZES')!
+        .split(',')
+        .map((s) => {
+          const match = /^\s*(\d[\d_]*)\s*x\s*(\d[\d_]*)\s*$/i.exec(s);
+          const size = match && { sockets: Number(match[1]!.replace(/_/g, '')), behind: Number(match[2]!.replace(/_/g, '')) };
+          if (!size || size.sockets < 1 || size.sockets > 100_000 || size.behind > 100_000) {
+            throw new OptionsError(`STORM_SIZES: "${s}" is not <sockets>x<behind> (1–100,000 sockets, 0–100,000 behind)`);
+          }
+          return size;
+        })
+    : // Sizes that coincide (a tiny STORM_SOCKETS) are run once.
+      defaultSizes.filter((a, i) => defaultSizes.findIndex((b) => b.sockets === a.sockets && b.behind === a.behind) === i);
+
   const stamp = new Date().toISOString().replace(/:/g, '-').replace(/\..*$/, '');
   const resolve = (p: string) => path.resolve(projectRoot, p);
   return {
@@ -150,6 +190,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
     roomRounds: int('ROOM_ROUNDS', 1, 1, 20),
     idleSockets: int('IDLE_SOCKETS', 10_000, 1, 100_000),
     idleSocketsPerUser: int('IDLE_SOCKETS_PER_USER', 1, 1, 1000),
+    stormSizes,
+    stormSocketsPerUser: int('STORM_SOCKETS_PER_USER', 10, 1, 1000),
     historySizes,
     historyLimit: int('HISTORY_LIMIT', 50, 1, 200),
     chatCount: int('CHATS', 1000, 1, 100_000),

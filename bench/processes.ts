@@ -133,11 +133,23 @@ export async function waitHealthy(baseUrl: string, since: number, timeoutMs: num
   throw new Error(`${proc.options.name} did not answer /healthz (${lastError}):\n${proc.tail.join('\n')}`);
 }
 
-/** Resident set size of a process, in KiB (Linux). */
-export function rssKb(pid: number): number {
-  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+/** A memory figure of `/proc/<pid>/status`, in KiB (Linux): VmRSS, or VmHWM (the highest RSS so far). */
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no ${field} for pid ${pid}`);
   return Number(match[1]);
+}
+
+/** Resident set size of a process, in KiB (Linux). */
+export const rssKb = (pid: number) => statusKb(pid, 'VmRSS');
+
+/** The highest resident set size of a process since it started, in KiB: no spike between samples escapes it. */
+export const peakRssKb = (pid: number) => statusKb(pid, 'VmHWM');
+
+/** The soft limit of open files of a process (`self`: this one; Node raises its own to the hard limit as it starts). */
+export function openFilesLimit(pid: number | 'self'): number {
+  const match = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  return !match || match[1] === 'unlimited' ? Infinity : Number(match[1]);
 }
 
 /** User + system CPU time of a process, in clock ticks (usually 10 ms). */

@@ -1,8 +1,8 @@
 import type { LatencySummary } from './stats.js';
 
 /** What the orchestrator asks of the load generator (over the child's IPC channel). */
-export type Job = ClosedLoopJob | OpenLoopJob | RoomJob | IdleJob;
-export type LoadJob = Exclude<Job, IdleJob>;
+export type Job = ClosedLoopJob | OpenLoopJob | RoomJob | IdleJob | StormJob;
+export type LoadJob = Exclude<Job, IdleJob | StormJob>;
 
 /** A job that loads the target and measures a window after a warm-up. */
 export interface TimedJob {
@@ -53,13 +53,32 @@ export interface IdleJob {
   socketsPerUser: number;
 }
 
+/**
+ * A reconnect storm: `sockets` sockets opened at once, socket i for user `i % tokens.length`, each
+ * sending `resume` as soon as it is open. Users 2p and 2p + 1 share direct chat `chatIds[p]`, whose
+ * message r (0 ≤ r < `behind`) has id `firstId + p + r × chatIds.length`: the ids each socket must
+ * get, each once, in order, before its `resumed`.
+ */
+export interface StormJob {
+  kind: 'storm';
+  baseUrl: string;
+  tokens: string[];
+  sockets: number;
+  chatIds: number[];
+  after: number;
+  firstId: number;
+  behind: number;
+  /** Bound of the storm itself (upgrades and replays): sockets not done by then count as unfinished. */
+  timeoutMs: number;
+}
+
 export type ToLoadgen = { type: 'run'; job: Job } | { type: 'continue' };
 
 export type FromLoadgen =
   | { type: 'step'; step: 'logged-in' | 'holding'; detail: Record<string, number> }
   /** The measured window opens / closes: the orchestrator samples CPU use at these instants. */
   | { type: 'mark'; mark: 'window-start' | 'window-end' }
-  | { type: 'done'; result: LoadResult | IdleResult }
+  | { type: 'done'; result: LoadResult | IdleResult | StormResult }
   | { type: 'failed'; error: string };
 
 /** Everything the generator saw go wrong; all zero on a correct server. */
@@ -121,4 +140,48 @@ export interface IdleResult {
   failed: number;
   openMs: number;
   closes: Record<string, number>;
+}
+
+/** What a storm saw go wrong; all zero on a correct server. */
+export interface StormAnomalies {
+  /** Expected messages a socket had not got when its `resumed` came. */
+  missing: number;
+  /** A message a socket had already got. */
+  duplicates: number;
+  /** A message with an id below one the socket had already got. */
+  outOfOrder: number;
+  /** Message frames that are not among the socket's expected ones (another chat, an older id). */
+  unexpected: number;
+  /** Message frames after the socket's `resumed` (nothing is sent during the storm). */
+  late: number;
+  /** `resumed` frames whose `last_id` is not the socket's last expected id, or not `complete`. */
+  badResumed: number;
+  /** Upgrades that failed, by status code or error. */
+  refused: Record<string, number>;
+  /** Sockets closed by the server during the storm, by close code. */
+  closes: Record<string, number>;
+  /** Sockets still without `resumed` at the storm's time limit. */
+  unfinished: number;
+  errorFrames: Record<string, number>;
+  /** Frames of a type the storm does not expect (presence frames are expected). */
+  unexpectedFrames: number;
+}
+
+export interface StormResult {
+  kind: 'storm';
+  sockets: number;
+  /** From the storm's start to the last socket's `resumed`; null when some socket never got there. */
+  allCaughtUpMs: number | null;
+  /** From the storm's start until every socket was resumed or failed, or the time limit. */
+  durationMs: number;
+  /** Per socket, from the storm's start: its upgrade answered (`open`); its `resumed` frame. */
+  open: LatencySummary;
+  caughtUp: LatencySummary;
+  /** Per socket, from its `open` to its `resumed`: the replay itself. */
+  replay: LatencySummary;
+  /** Message frames received, all sockets together. */
+  messages: number;
+  /** The generator's own CPU time from the storm's start to its end, ms. */
+  cpuMs: number;
+  anomalies: StormAnomalies;
 }

@@ -19,6 +19,7 @@ import { idle } from './scenarios/idle.js';
 import { openLoop, throughput } from './scenarios/load.js';
 import { chats, history, startup } from './scenarios/reads.js';
 import { rooms } from './scenarios/rooms.js';
+import { storm } from './scenarios/storm.js';
 
 const PROJECT_ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -31,7 +32,7 @@ function cleanUp(): void {
   tmpRoot = null;
 }
 
-const scenarios: Record<ScenarioName, Scenario> = { startup, throughput, openloop: openLoop, rooms, idle, history, chats };
+const scenarios: Record<ScenarioName, Scenario> = { startup, throughput, openloop: openLoop, rooms, idle, history, chats, storm };
 
 /** Which code was measured: the commit of the checkout, and whether it had changes on top. */
 function checkout(): { commit: string; changed: boolean } | null {

@@ -38,25 +38,43 @@ class Seeder {
     return Number(this.insertUser.run(name, usernameKey(name), createdAt).lastInsertRowid);
   }
 
+  /** A direct chat of `a` and `b`, with no message yet. */
+  chat(a: number, b: number, createdAt: string): number {
+    const chatId = Number(this.insertChat.run(directKey(a, b), createdAt, createdAt).lastInsertRowid);
+    this.insertMember.run(chatId, a, createdAt);
+    this.insertMember.run(chatId, b, createdAt);
+    return chatId;
+  }
+
+  message(chatId: number, sender: number, content: string, createdAt: string): number {
+    return Number(this.insertMessage.run(chatId, sender, content, createdAt).lastInsertRowid);
+  }
+
+  /** The chat's last message, as a send sets it. */
+  last(chatId: number, messageId: number, at: string): void {
+    this.setLast.run(messageId, at, chatId);
+  }
+
+  read(chatId: number, userId: number, messageId: number): void {
+    this.setRead.run(messageId, chatId, userId);
+  }
+
   /** A direct chat of `a` and `b` with `count` messages, alternately from each, one second apart. */
   directChat(a: number, b: number, count: number, endMs: number): SeededChat {
     const startMs = endMs - count * 1000;
-    const created = new Date(startMs - 1000).toISOString();
-    const chatId = Number(this.insertChat.run(directKey(a, b), created, created).lastInsertRowid);
-    this.insertMember.run(chatId, a, created);
-    this.insertMember.run(chatId, b, created);
+    const chatId = this.chat(a, b, new Date(startMs - 1000).toISOString());
     let first = 0;
     let last = 0;
     for (let i = 0; i < count; i++) {
-      const id = Number(this.insertMessage.run(chatId, i % 2 === 0 ? a : b, `Seeded message number ${i} of this chat`, new Date(startMs + i * 1000).toISOString()).lastInsertRowid);
+      const id = this.message(chatId, i % 2 === 0 ? a : b, `Seeded message number ${i} of this chat`, new Date(startMs + i * 1000).toISOString());
       if (i === 0) first = id;
       last = id;
     }
     if (count > 0) {
-      this.setLast.run(last, new Date(startMs + (count - 1) * 1000).toISOString(), chatId);
+      this.last(chatId, last, new Date(startMs + (count - 1) * 1000).toISOString());
       // `a` has read half of the chat: unread counts have something to count.
-      this.setRead.run(first + Math.floor((last - first) / 2), chatId, a);
-      this.setRead.run(last, chatId, b);
+      this.read(chatId, a, first + Math.floor((last - first) / 2));
+      this.read(chatId, b, last);
     }
     return { chatId, messages: count, firstMessageId: first, lastMessageId: last };
   }
@@ -95,5 +113,49 @@ export function seedChats(file: string, owner: string, count: number, messagesPe
     // Chats end at different times, so that the list has an order to sort.
     for (let i = 0; i < count; i++) chats.push(s.directChat(ownerId, s.user(`${owner}_p${i}`, createdAt), messagesPerChat, now - i * 60_000));
     return chats;
+  });
+}
+
+export interface SeededStorm {
+  /** Users 2p and 2p + 1 share chat p. */
+  usernames: string[];
+  chatIds: number[];
+  /** Every user has read its chat up to here, and nothing after. */
+  after: number;
+  /** Unread message r (0 ≤ r < behind) of chat p has id `firstId + p + r × chatIds.length`. */
+  firstId: number;
+}
+
+/**
+ * `pairs` direct chats of two users each. Each chat has `seen` messages its two users have read,
+ * then `behind` they have not. Messages go round the chats, one to each in turn, as they come in
+ * while clients are away: a user's unread messages are spread over the whole range of ids, among
+ * everyone else's, rather than lying next to each other.
+ */
+export function seedStorm(file: string, prefix: string, pairs: number, seen: number, behind: number): SeededStorm {
+  return withDatabase(file, (s) => {
+    const rounds = seen + behind;
+    const startMs = Date.now() - rounds * pairs - 1000;
+    const createdAt = new Date(startMs - 60_000).toISOString();
+    const usernames = Array.from({ length: 2 * pairs }, (_, i) => `${prefix}${i}`);
+    const userIds = usernames.map((name) => s.user(name, createdAt));
+    const chatIds = Array.from({ length: pairs }, (_, p) => s.chat(userIds[2 * p]!, userIds[2 * p + 1]!, createdAt));
+    let firstId = 0;
+    let next = 0;
+    for (let r = 0; r < rounds; r++) {
+      for (let p = 0; p < pairs; p++) {
+        const k = r * pairs + p;
+        const at = new Date(startMs + k).toISOString();
+        const id = s.message(chatIds[p]!, userIds[2 * p + (r % 2)]!, `Seeded message number ${r} of this chat`, at);
+        if (k === 0) next = id;
+        // The job finds each expected message by arithmetic: the ids must follow each other.
+        if (id !== next++) throw new Error(`seedStorm: message ids are not consecutive (${id} after ${next - 2})`);
+        if (r === seen) firstId ||= id;
+        if (r === seen - 1) for (const user of [userIds[2 * p]!, userIds[2 * p + 1]!]) s.read(chatIds[p]!, user, id);
+        if (r === rounds - 1) s.last(chatIds[p]!, id, at);
+      }
+    }
+    // Every user has read its chat's seen messages: the last of them is the last id before the unread ones.
+    return { usernames, chatIds, after: (firstId || next) - 1, firstId: firstId || next };
   });
 }
