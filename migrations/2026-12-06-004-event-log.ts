@@ -23,6 +23,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('user_id', 'integer')
     .addColumn('created_at', 'text', (col) => col.notNull())
     .execute();
+  // A resume walks the log of each of the user's chats from where it left off.
+  await db.schema.createIndex('events_chat_id_idx').on('events').columns(['chat_id', 'id']).execute();
   // Who a 'chat' event is for: it differs per change (a leaver, a joiner, every member).
   await db.schema
     .createTable('event_recipients')

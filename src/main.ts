@@ -15,7 +15,9 @@ async function main(): Promise<void> {
     else app.log.info({ signal }, 'shutting down');
     await app.close();
   });
-  await app.listen({ host: config.host, port: config.port });
+  // A restart brings every client back at once: Node's default queue of 511 unaccepted
+  // connections overflows, and clients wait for SYN retries (the kernel caps it at somaxconn).
+  await app.listen({ host: config.host, port: config.port, backlog: 4096 });
 }
 
 main().catch((err: unknown) => {

@@ -8,6 +8,7 @@ import type { Dialect } from './dialect.js';
 import { nativeDialect } from './dialects/native.js';
 import { roomsDialect } from './dialects/rooms.js';
 import { shindensenDialect } from './dialects/shindensen.js';
+import { ReplayGate } from './replay-gate.js';
 import { Session, type GatewayContext } from './session.js';
 
 declare module 'fastify' {
@@ -28,6 +29,8 @@ export default async function gateway(app: FastifyInstance) {
     realtime,
     messages: messageService,
     log: app.logReader,
+    // A few pages at once keep PostgreSQL's pool busy; more would only queue.
+    replays: new ReplayGate(4),
     verifyToken: app.verifyToken,
     accepting: () => accepting,
     limits: config.ws,

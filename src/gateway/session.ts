@@ -9,6 +9,7 @@ import type { Realtime } from '../realtime/realtime.js';
 import { CloseCode, Connection } from './connection.js';
 import { isRefusal, type Command, type Dialect, type Frame, type Refusal } from './dialect.js';
 import { identifyFrame, type IdentifyFrame } from './identify.js';
+import type { ReplayGate } from './replay-gate.js';
 import { SerialQueue } from './serial-queue.js';
 
 /**
@@ -23,6 +24,8 @@ export interface GatewayContext {
   realtime: Realtime;
   messages: MessageService;
   log: LogReader;
+  /** Paces the replays of all sessions. */
+  replays: ReplayGate;
   verifyToken: (token: string) => Promise<Principal>;
   /** False once the server is shutting down: sends are refused. */
   accepting: () => boolean;
@@ -178,10 +181,11 @@ export class Session {
       // Live frames up to `after` are the client's already (a process behind the one it came from
       // still has them to deliver), but never past the log's end: an `after` from nowhere must not
       // keep every new message from the socket.
-      conn.skipThrough(Math.min(after, await this.ctx.log.head()));
+      conn.skipThrough(after <= this.liveFrom ? after : Math.min(after, await this.ctx.log.head()));
       let last = after;
       for (;;) {
-        const { entries, last: reached, full } = await this.ctx.log.forUser(user.id, last, this.liveFrom, page);
+        const from = last;
+        const { entries, last: reached, full } = await this.ctx.replays.run(() => this.ctx.log.forUser(user.id, from, this.liveFrom, page));
         for (const { event } of entries) {
           if (!conn.open) return;
           const frame = this.dialect.encode(event);

@@ -24,6 +24,7 @@ export class Realtime {
   /** False while this process cannot deliver the log: see `deliveryLost`. */
   delivering = true;
   private readonly heartbeat: NodeJS.Timeout;
+  private lastSweep = Date.now();
   /** Presence announcements run one after another, so that online/offline frames never swap. */
   private presenceQueue: Promise<void> = Promise.resolve();
 
@@ -120,7 +121,12 @@ export class Realtime {
    */
   private sweep(): void {
     const interval = Math.ceil(this.options.idleTimeoutMs / 3);
-    const deadline = Date.now() - (this.options.idleTimeoutMs - interval);
+    const now = Date.now();
+    // A sweep that runs late (the event loop was held up) has not yet read the frames and pongs
+    // that came meanwhile: it only pings, rather than cut off sockets that did answer.
+    const late = now - this.lastSweep > interval * 1.5;
+    this.lastSweep = now;
+    const deadline = late ? -Infinity : now - (this.options.idleTimeoutMs - interval);
     for (const sub of this.hub.subscribers()) sub.heartbeat(deadline);
   }
 }
