@@ -107,7 +107,7 @@ async function assemble(app: FastifyInstance, config: Config): Promise<void> {
       return reply.status(503).send({ error: 'The database does not answer', code: 'DATABASE_UNAVAILABLE' });
     }
     // A balancer that checks this sends no one to a process that cannot deliver what they are sent.
-    if (!app.realtime.delivering || (app.tailer && !app.tailer.healthy)) {
+    if (!app.realtime.delivering) {
       return reply.status(503).send({ error: 'This process cannot hear of new messages', code: 'DELIVERY_UNAVAILABLE' });
     }
     if (!app.realtime.brokerConnected) {

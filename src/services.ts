@@ -7,7 +7,6 @@ import { FileLinks } from './files/links.js';
 import { fileQueries, type FileQueries } from './files/queries.js';
 import { Uploads } from './files/uploads.js';
 import { LogReader } from './log/reader.js';
-import type { LogTailer } from './log/tailer.js';
 import { LogWriter } from './log/writer.js';
 import { MessageService } from './messages/service.js';
 import { LocalBroker } from './realtime/broker.js';
@@ -31,9 +30,6 @@ declare module 'fastify' {
     rooms: RoomQueries;
     messageService: MessageService;
     logReader: LogReader;
-    logWriter: LogWriter;
-    /** Null on SQLite, where the writer delivers. */
-    tailer: LogTailer | null;
     isOnline: IsOnline;
   }
 }
@@ -92,8 +88,6 @@ export default fp(
     app.decorate('chatService', new ChatService(chats, users, writer));
     app.decorate('messageService', messages);
     app.decorate('logReader', logReader);
-    app.decorate('logWriter', writer);
-    app.decorate('tailer', tailer);
     const rooms = roomQueries(kysely);
     app.decorate('rooms', rooms);
     app.decorate('roomService', new RoomService(rooms, chats, writer));

@@ -32,8 +32,8 @@ export class LogTailer {
   private attempt = 0;
   private retry: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** Whether the tailer hears of every commit now. */
-  healthy = false;
+  /** Whether it hears of every commit now (`lost` is said once per outage). */
+  private listening = false;
 
   constructor(
     private readonly url: string,
@@ -68,7 +68,7 @@ export class LogTailer {
     this.again = true;
     await this.catchUp();
     this.attempt = 0;
-    this.healthy = true;
+    this.listening = true;
   }
 
   private lose(client: pg.Client, err: Error): void {
@@ -76,8 +76,8 @@ export class LogTailer {
     this.client = null;
     client.end().catch(() => {});
     this.log.error({ err }, 'the log listener lost the database: reconnecting');
-    if (this.healthy) {
-      this.healthy = false;
+    if (this.listening) {
+      this.listening = false;
       this.events.lost();
     }
     this.reconnect();
