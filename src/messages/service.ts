@@ -1,15 +1,15 @@
+import type { Transaction } from 'kysely';
 import type { Principal } from '../auth/plugin.js';
 import type { ChatQueries } from '../chats/queries.js';
-import type { Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { ChatType, Database } from '../db/schema.js';
 import { AppError, badRequest, chatNotFound, forbidden, messageNotFound } from '../errors.js';
 import type { FileQueries } from '../files/queries.js';
-import type { LogWriter } from '../log/writer.js';
 import type { Message } from '../http/schemas.js';
+import type { LogWriter } from '../log/writer.js';
 import type { Realtime } from '../realtime/realtime.js';
-import { toMessage } from './model.js';
 import type { TokenBuckets } from '../rate-limit-store.js';
+import { toMessage } from './model.js';
 
 export interface SendResult {
   message: Message;
