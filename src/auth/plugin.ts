@@ -57,7 +57,14 @@ export default fp(
       app.jwt.sign({ sub: String(user.id), user_id: user.id, username: user.username }),
     );
     app.decorate('authenticate', async (request: FastifyRequest) => {
-      await request.jwtVerify();
+      try {
+        await request.jwtVerify();
+      } catch (err) {
+        // @fastify/jwt answers its own errors with a status (401 expired, invalid…); fast-jwt's own
+        // (an algorithm that is not ours, a token not valid before a later time) come bare.
+        if ((err as { statusCode?: number }).statusCode !== undefined) throw err;
+        throw unauthorized('INVALID_TOKEN', 'The token is not valid');
+      }
       await ensureExists(request.user);
     });
     app.decorate('verifyToken', async (token: string) => {

@@ -206,6 +206,12 @@ t.test('bad tokens are refused with 401 {error, code}', async (t) => {
     ['an expired token', { authorization: `Bearer ${signToken({ ...decodeClaims(session.token), iat: seconds() - 7200, exp: seconds() - 3600 })}` }],
     ['an unknown account', { authorization: `Bearer ${signToken({ sub: '999999', user_id: 999999, username: 'ghost', iat: seconds(), exp: seconds() + 600 })}` }],
     ['no user_id', { authorization: `Bearer ${signToken({ sub: String(session.user.id), username: 'holder', iat: seconds(), exp: seconds() + 600 })}` }],
+    ['not valid before an hour from now', { authorization: `Bearer ${signToken({ ...decodeClaims(session.token), nbf: seconds() + 3600 })}` }],
+    // Algorithms that are not the server's (these answered 500).
+    ...['RS256', 'ES256', 'PS256', 'EdDSA', 'none'].map((alg): [string, Record<string, string>] => {
+      const header = Buffer.from(JSON.stringify({ alg, typ: 'JWT' })).toString('base64url');
+      return [`alg ${alg}`, { authorization: `Bearer ${header}.${session.token.split('.')[1]}.${signature}` }];
+    }),
   ];
   for (const [name, headers] of cases) {
     const res = await call(server, 'GET', '/v1/me', { headers });
