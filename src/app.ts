@@ -45,7 +45,8 @@ export async function buildApp(config: Config, options: Pick<FastifyServerOption
       },
     },
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    // A hop count as proxy-addr reads it: the first `n` hops from the socket are proxies.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     forceCloseConnections: 'idle',
     // A URL that cannot be decoded (`/chats/%`) is the one error Fastify answers before routing.
     frameworkErrors: (_error, _request, reply) => {
@@ -183,3 +184,8 @@ function toArray<T>(value: T | T[] | undefined): T[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
 }
+
+const trustHops =
+  (hops: number) =>
+  (_address: string, hop: number): boolean =>
+    hop < hops;

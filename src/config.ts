@@ -20,7 +20,11 @@ export interface Config {
   authMode: AuthMode;
   corsOrigin: string;
   /** Behind a reverse proxy: take the client's address from X-Forwarded-For (rate limits, logs). */
-  trustProxy: boolean;
+  /**
+   * Which peers' `X-Forwarded-For` to believe: none (false), that many proxies in front of the
+   * server (a hop count), or those addresses and CIDR ranges. Never the whole header.
+   */
+  trustProxy: false | number | string[];
   logLevel: string;
   sqliteSynchronous: SqliteSynchronous;
   bodyLimitBytes: number;
@@ -78,7 +82,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtTtlSeconds: read.duration('JWT_TTL', '24h'),
     authMode: read.oneOf('AUTH_MODE', ['open', 'password'] as const, 'open'),
     corsOrigin: read.string('CORS_ORIGIN', production ? '' : '*'),
-    trustProxy: read.oneOf('TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
+    trustProxy: trustProxy(read.string('TRUST_PROXY', 'false'), problems),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1024 * 1024, 1024),
@@ -113,6 +117,21 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 /** The SQLite file path of a `sqlite:` URL, or null for an in-memory or non-SQLite database. */
+/**
+ * `true` is one proxy in front: the address that proxy saw is the rightmost of `X-Forwarded-For`.
+ * Believing the whole header (Fastify's `true`) would take the leftmost, which the client writes.
+ */
+function trustProxy(raw: string, problems: string[]): false | number | string[] {
+  const value = raw.trim();
+  if (value === 'false' || value === '') return false;
+  if (value === 'true') return 1;
+  if (/^\d+$/.test(value)) return Number(value);
+  const addresses = value.split(',').map((a) => a.trim());
+  if (addresses.every((a) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(a))) return addresses;
+  problems.push(`TRUST_PROXY must be false, true, a number of proxies, or proxy addresses and CIDR ranges separated by commas (got "${raw}")`);
+  return false;
+}
+
 export function sqlitePath(databaseUrl: string): string | null {
   if (!databaseUrl.startsWith('sqlite:')) return null;
   const file = databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
