@@ -49,14 +49,10 @@ export class MessageService {
     clientId: string | null,
     fileIds: readonly number[] = [],
   ): Promise<SendResult> {
-    const taking = this.limits.send.take(sender.id);
-    this.taking = taking;
-    const wait = await taking;
-    if (wait > 0) {
-      throw new AppError(429, 'RATE_LIMITED', `Too many messages: try again in ${Math.ceil(wait / 1000)} s`, {
-        retry_after_ms: wait,
-      });
-    }
+    const taking = this.takeSend(sender);
+    // Waited for by `drain`, which a refused send must not fail.
+    this.taking = taking.catch(() => {});
+    await taking;
     const outcome = await this.writer.submit({ chatId, senderId: sender.id, sender: sender.username, content, clientId, fileIds });
     if (!outcome.ok) throw outcome.error;
     return { message: outcome.message, duplicate: outcome.duplicate };
@@ -99,7 +95,9 @@ export class MessageService {
     return this.files.withFiles(newestFirst.reverse().map(toMessage));
   }
 
+  /** An edit goes to every member as a send does, and counts as one. */
   async edit(user: Principal, chatId: number, messageId: number, content: string): Promise<Message> {
+    await this.takeSend(user);
     const row = await this.ownMessage(user, chatId, messageId);
     const [current] = await this.files.withFiles([toMessage(row)]);
     return this.writer.write(async (trx, append) => {
@@ -173,6 +171,16 @@ export class MessageService {
     if (!members.includes(user.id)) throw chatNotFound();
     const others = members.filter((id) => id !== user.id);
     this.realtime.publish(others, { type: 'typing', chat_id: chatId, user_id: user.id, username: user.username });
+  }
+
+  /** Counts one message (a send or an edit) against the user's send limit. */
+  private async takeSend(user: Principal): Promise<void> {
+    const wait = await this.limits.send.take(user.id);
+    if (wait > 0) {
+      throw new AppError(429, 'RATE_LIMITED', `Too many messages: try again in ${Math.ceil(wait / 1000)} s`, {
+        retry_after_ms: wait,
+      });
+    }
   }
 
   private withSender() {

@@ -255,6 +255,18 @@ t.test('POST /chats/:chat_id/read: 204; errors', async (t) => {
   }
 });
 
+t.test('RATE_LIMIT_SEND counts edits: past the limit an edit is refused too, and changes nothing', async (t) => {
+  const limited = await startServer(t, { RATE_LIMIT_SEND: '2', RATE_LIMIT_SEND_WINDOW_MS: '600000' });
+  const { alice, chatId } = await pair(limited);
+  const sent = await call(limited, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'one' } });
+  const edit = (content: string) => call(limited, 'PATCH', `/v1/chats/${chatId}/messages/${sent.body.id}`, { token: alice.token, body: { content } });
+  t.equal((await edit('one, edited')).status, 200, 'the second message of the window');
+  // Before, 100 edits of 4 KB each went out to every member after the send limit answered 429.
+  expectError(t, await edit('x'.repeat(4000)), 429, 'RATE_LIMITED');
+  expectError(t, await call(limited, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'two' } }), 429, 'RATE_LIMITED');
+  t.same(contents((await call(limited, 'GET', `/v1/chats/${chatId}/messages`, { token: alice.token })).body), ['one, edited']);
+});
+
 t.test('RATE_LIMIT_SEND: 429 with Retry-After and RATE_LIMITED', async (t) => {
   const limited = await startServer(t, { RATE_LIMIT_SEND: '2', RATE_LIMIT_SEND_WINDOW_MS: '600000' });
   const { alice, bob, chatId } = await pair(limited);
