@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 import type { SqliteSynchronous } from '../config.js';
@@ -12,6 +13,9 @@ const STATEMENT_CACHE_SIZE = 500;
  * NORMAL plus an explicit flush per commit.
  */
 export function openSqlite(file: string, synchronous: SqliteSynchronous, checkpointElsewhere: boolean): SQLite.Database {
+  // Every message is in it: readable by its owner only. SQLite gives the -wal and -shm files the
+  // database file's mode, so making it first, 0600, covers them too (the umask would give 0644).
+  if (file !== ':memory:') restrictMode(file);
   const db = new SQLite(file);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
@@ -87,4 +91,24 @@ export function kyselyConnection(db: SQLite.Database, { walSync, onClose }: Conn
       return statement;
     },
   };
+}
+
+/**
+ * Creates the file 0600, or makes an existing one so, with its -wal and -shm (a version before
+ * this made them 0644); a file this process may not change is left as it is.
+ */
+function restrictMode(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (statSync(path).mode & 0o077) chmodSync(path, 0o600);
+    } catch {
+      // Not there, or not ours: SQLite says so when it opens the database, if it matters.
+    }
+  }
 }
