@@ -3,7 +3,7 @@ import type { ChatQueries } from '../chats/queries.js';
 import type { Database, EventRow } from '../db/schema.js';
 import type { FileQueries } from '../files/queries.js';
 import type { Chat } from '../http/schemas.js';
-import { toMessage } from '../messages/model.js';
+import { toMessage, type MessageWithSender } from '../messages/model.js';
 import type { ServerEvent } from '../realtime/events.js';
 
 /** An entry of the log as some of its recipients see it (a chat change is seen differently by each). */
@@ -53,7 +53,6 @@ export class LogReader {
       this.db.selectFrom('events').selectAll().where('id', '>', after).orderBy('id').limit(limit).execute(),
     ]);
     const page = merge(messages, events, limit, after);
-    const messagesOut = await this.files.withFiles(page.messages.map(toMessage));
     const chatIds = [...new Set([...page.messages.map((m) => m.chat_id), ...page.events.flatMap((e) => (e.kind === 'chat' ? [] : [e.chat_id]))])];
     const chatEvents = page.events.flatMap((e) => (e.kind === 'chat' ? [e.id] : []));
     const [memberRows, recipientRows] = await Promise.all([
@@ -62,21 +61,10 @@ export class LogReader {
     ]);
     const members = groupBy(memberRows, (r) => r.chat_id, (r) => r.user_id);
     const recipients = groupBy(recipientRows, (r) => r.event_id, (r) => r.user_id);
-    const rendered = await this.render(page.events, (e) => recipients.get(e.id) ?? []);
-    const entries = page.order.flatMap(([kind, index]): LogEntry[] => {
-      if (kind === 'message') {
-        const message = messagesOut[index]!;
-        return [{ seq: message.id, to: members.get(message.chat_id) ?? [], event: { type: 'message', message } }];
-      }
-      const event = page.events[index]!;
-      const chatMembers = members.get(event.chat_id) ?? [];
-      return rendered(event).map(({ viewer, event: shown }) => ({
-        seq: event.id,
-        to: viewer !== null ? [viewer] : event.kind === 'read' ? chatMembers.filter((id) => id !== event.user_id) : chatMembers,
-        event: shown,
-      }));
+    return this.assemble(page, (e) => recipients.get(e.id) ?? [], (chatId, reader) => {
+      const chatMembers = members.get(chatId) ?? [];
+      return reader === undefined ? chatMembers : chatMembers.filter((id) => id !== reader);
     });
-    return { entries, last: page.last, full: page.full };
   }
 
   /** Up to `limit` entries with `after < id <= upTo` that `userId` is shown: what a `resume` replays. */
@@ -114,16 +102,32 @@ export class LogReader {
         .limit(limit)
         .execute(),
     ]);
-    const page = merge(messages, events, limit, after);
-    const messagesOut = await this.files.withFiles(page.messages.map(toMessage));
-    const rendered = await this.render(page.events, () => [userId]);
+    return this.assemble(merge(messages, events, limit, after), () => [userId], () => [userId]);
+  }
+
+  /**
+   * The page's entries in id order, each with what it shows and to whom: a chat change to each of
+   * `viewersOf` (its own view), anything else to `audience` of its chat (less the reader of a read marker).
+   */
+  private async assemble(
+    page: ReturnType<typeof merge<MessageWithSender>>,
+    viewersOf: (event: EventRow) => number[],
+    audience: (chatId: number, reader?: number) => number[],
+  ): Promise<LogPage> {
+    const messages = await this.files.withFiles(page.messages.map(toMessage));
+    const rendered = await this.render(page.events, viewersOf);
     const entries = page.order.flatMap(([kind, index]): LogEntry[] => {
       if (kind === 'message') {
-        const message = messagesOut[index]!;
-        return [{ seq: message.id, to: [userId], event: { type: 'message', message } }];
+        const message = messages[index]!;
+        return [{ seq: message.id, to: audience(message.chat_id), event: { type: 'message', message } }];
       }
       const event = page.events[index]!;
-      return rendered(event).map(({ event: shown }) => ({ seq: event.id, to: [userId], event: shown }));
+      const reader = event.kind === 'read' ? event.user_id! : undefined;
+      return rendered(event).map(({ viewer, event: shown }) => ({
+        seq: event.id,
+        to: viewer !== null ? [viewer] : audience(event.chat_id, reader),
+        event: shown,
+      }));
     });
     return { entries, last: page.last, full: page.full };
   }

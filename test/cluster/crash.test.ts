@@ -1,14 +1,13 @@
 import t, { type Test } from 'tap';
 import {
+  clusterServices,
+  threeProcesses,
   Cluster,
-  databaseUrl,
   Device,
   group,
   health,
-  redisUrl,
   restBurst,
   Sender,
-  serverBuild,
   stored,
   summary,
   until,
@@ -26,15 +25,11 @@ import {
 /** How many SIGKILL trials to run (each kills one process mid-burst, then starts a new one). */
 const TRIALS = Number(process.env.CLUSTER_TRIALS ?? 3);
 
-if (!databaseUrl || !redisUrl) {
-  t.comment('TEST_DATABASE_URL or TEST_REDIS_URL is not set: skipping the cluster tests (.ci/run sets both)');
-  t.pass('skipped: the cluster tests need PostgreSQL and Redis');
-} else {
+if (clusterServices(t)) {
   t.setTimeout(300_000);
   let cluster!: Cluster;
   t.before(async () => {
-    const main = await serverBuild(t);
-    cluster = await Cluster.start(t, { size: 3, main, env: { RESUME_MAX_MESSAGES: '50' } });
+    cluster = await threeProcesses(t);
   });
 
   /** One device per user per process, and a WebSocket sender per process (users 0, 1, 2). */

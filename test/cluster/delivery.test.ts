@@ -1,14 +1,13 @@
 import t from 'tap';
 import {
+  clusterServices,
+  threeProcesses,
   api,
   Cluster,
-  databaseUrl,
   Device,
   group,
   login,
-  redisUrl,
   Sender,
-  serverBuild,
   stored,
   summary,
   until,
@@ -22,16 +21,11 @@ import {
 // ("What a client should do") move between the processes and must end up holding every message
 // exactly once, in id order. The crash and outage scenarios are in crash.test.ts and redis.test.ts.
 
-if (!databaseUrl || !redisUrl) {
-  t.comment('TEST_DATABASE_URL or TEST_REDIS_URL is not set: skipping the cluster tests (.ci/run sets both)');
-  t.pass('skipped: the cluster tests need PostgreSQL and Redis');
-} else {
+if (clusterServices(t)) {
   t.setTimeout(240_000);
   let cluster!: Cluster;
   t.before(async () => {
-    const main = await serverBuild(t);
-    // Small replay pages, so that every resume below pages.
-    cluster = await Cluster.start(t, { size: 3, main, env: { RESUME_MAX_MESSAGES: '50' } });
+    cluster = await threeProcesses(t);
   });
 
   /** One device per user per process, and a sender per process (users 0, 1, 2). */

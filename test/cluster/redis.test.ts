@@ -1,14 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import {
-  Cluster,
-  databaseUrl,
+  clusterServices,
+  threeProcesses,
   Device,
   group,
   RedisServer,
-  redisUrl,
   Sender,
-  serverBuild,
   stored,
   summary,
   until,
@@ -21,16 +19,12 @@ import {
 // through the database, not Redis: they keep flowing, and every device holds each once, in order.
 // /healthz says REDIS_UNAVAILABLE while Redis is gone (typing and presence do not cross processes).
 
-if (!databaseUrl || !redisUrl) {
-  t.comment('TEST_DATABASE_URL or TEST_REDIS_URL is not set: skipping the cluster tests (.ci/run sets both)');
-  t.pass('skipped: the cluster tests need PostgreSQL and Redis');
-} else {
+if (clusterServices(t)) {
   t.setTimeout(180_000);
 
   t.test('Redis killed mid-burst and started again: messages keep flowing, none lost, /healthz tells', async (t) => {
-    const main = await serverBuild(t);
     const redis = await RedisServer.start(t);
-    const cluster = await Cluster.start(t, { size: 3, main, env: { REDIS_URL: redis.url, RESUME_MAX_MESSAGES: '50' } });
+    const cluster = await threeProcesses(t, { REDIS_URL: redis.url });
     const PER_SENDER = 600;
 
     const { users, chatId } = await group(cluster.node(0), 'rds', 4);

@@ -37,6 +37,20 @@ export async function serverBuild(t: Test): Promise<string | undefined> {
   return path.join(outdir, 'main.js');
 }
 
+/** Whether PostgreSQL and Redis are there for the cluster tests; when not, the file says so and passes. */
+export function clusterServices(t: Test): boolean {
+  if (databaseUrl && redisUrl) return true;
+  t.comment('TEST_DATABASE_URL or TEST_REDIS_URL is not set: skipping the cluster tests (.ci/run sets both)');
+  t.pass('skipped: the cluster tests need PostgreSQL and Redis');
+  return false;
+}
+
+/** Three processes of the bundled server (see `serverBuild`), replay pages of 50 so that every resume pages. */
+export async function threeProcesses(t: Test, env: Record<string, string> = {}): Promise<Cluster> {
+  const main = await serverBuild(t);
+  return Cluster.start(t, { size: 3, main, env: { RESUME_MAX_MESSAGES: '50', ...env } });
+}
+
 export const unique = (prefix: string) => `${prefix}${process.pid.toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 
 /**
