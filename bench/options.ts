@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 
-export const SCENARIOS = ['startup', 'throughput', 'openloop', 'rooms', 'idle', 'history', 'chats', 'storm'] as const;
+export const SCENARIOS = ['startup', 'throughput', 'openloop', 'rooms', 'idle', 'history', 'chats', 'storm', 'passwords'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -49,6 +49,8 @@ export interface BenchOptions {
   chatCount: number;
   /** Timed requests per HTTP measurement (after a few untimed warm-up ones). */
   requests: number;
+  /** `PUT /v1/me/password` requests per second in the passwords scenario, all accounts together. */
+  passwordRate: number;
   scenarios: ScenarioName[];
   out: string;
   /** Run the throughput server under `--cpu-prof` and summarize the profile. */
@@ -93,6 +95,7 @@ const HELP = `npm run bench [-- --name=value …]   (or the same names as enviro
   HISTORY_LIMIT=50     page size of GET /chats/:id/messages
   CHATS=1000           chats of the user whose GET /chats is timed
   REQUESTS=200         timed requests per HTTP figure
+  PASSWORD_RATE=7      password changes per second while another user's sends are timed
   SCENARIOS=all        comma list of: ${SCENARIOS.join(', ')}
   OUT=bench/results/<date>.json
   WAIT_QUIET=60        seconds to wait, before each load run, for other processes to leave the CPU
@@ -196,6 +199,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
     historyLimit: int('HISTORY_LIMIT', 50, 1, 200),
     chatCount: int('CHATS', 1000, 1, 100_000),
     requests: int('REQUESTS', 200, 1, 100_000),
+    passwordRate: int('PASSWORD_RATE', 7, 1, 1000),
     scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
     out: resolve(values.get('OUT') ?? `bench/results/${stamp}.json`),
     profile: flag('PROFILE'),

@@ -17,6 +17,7 @@ import type { Context, Scenario, ScenarioResult } from './scenarios/context.js';
 import { SERVER_NODE_FLAGS, useServerBuild } from './servers.js';
 import { idle } from './scenarios/idle.js';
 import { openLoop, throughput } from './scenarios/load.js';
+import { passwords } from './scenarios/passwords.js';
 import { chats, history, startup } from './scenarios/reads.js';
 import { rooms } from './scenarios/rooms.js';
 import { storm } from './scenarios/storm.js';
@@ -32,7 +33,7 @@ function cleanUp(): void {
   tmpRoot = null;
 }
 
-const scenarios: Record<ScenarioName, Scenario> = { startup, throughput, openloop: openLoop, rooms, idle, history, chats, storm };
+const scenarios: Record<ScenarioName, Scenario> = { startup, throughput, openloop: openLoop, rooms, idle, history, chats, storm, passwords };
 
 /** Which code was measured: the commit of the checkout, and whether it had changes on top. */
 function checkout(): { commit: string; changed: boolean } | null {

@@ -3,6 +3,9 @@ import * as initial from './2026-11-21-001-initial.js';
 import * as files from './2026-11-21-002-files.js';
 import * as rooms from './2026-12-06-003-rooms.js';
 import * as eventLog from './2026-12-06-004-event-log.js';
+import * as usernameSkeleton from './2026-12-06-005-username-skeleton.js';
+import * as sessions from './2026-12-06-006-sessions.js';
+import * as uploadSweep from './2026-12-06-007-upload-sweep.js';
 
 /**
  * Every migration, by name, in the order they apply. Listed rather than read from this folder at
@@ -14,4 +17,7 @@ export const migrations: Record<string, Migration> = {
   '2026-11-21-002-files': files,
   '2026-12-06-003-rooms': rooms,
   '2026-12-06-004-event-log': eventLog,
+  '2026-12-06-005-username-skeleton': usernameSkeleton,
+  '2026-12-06-006-sessions': sessions,
+  '2026-12-06-007-upload-sweep': uploadSweep,
 };

@@ -1,4 +1,4 @@
-// The server build that `npm start` runs: dist/server/main.js, the checkpoint thread and chunks
+// The server build that `npm start` runs: dist/server/main.js, its threads' entry points and chunks
 // beside it, bundled from the sources (`npm run build` type-checks them first). One file loads far
 // faster than Fastify, its plugins, TypeBox and Kysely as thousands of small modules from
 // node_modules (README, Performance). Left out: native code (better-sqlite3) and the drivers that
@@ -13,8 +13,15 @@ const outdir = process.argv[2] ?? 'dist/server';
 
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  // The checkpoint thread is started from a file beside the code that starts it (checkpointer.ts).
-  entryPoints: { main: 'src/main.ts', 'checkpoint-worker': 'src/db/checkpoint-worker.ts' },
+  // The checkpoint and password hashing threads are started from files beside the code that starts
+  // them (checkpointer.ts, passwords.ts).
+  // admin: the operator's command line (`npm run admin`).
+  entryPoints: {
+    main: 'src/main.ts',
+    admin: 'src/admin/main.ts',
+    'checkpoint-worker': 'src/db/checkpoint-worker.ts',
+    'hash-worker': 'src/auth/hash-worker.ts',
+  },
   outdir,
   bundle: true,
   splitting: true,

@@ -12,10 +12,13 @@ import filesRoutes from './files/routes.js';
 import errorHandler from './http/error-handler.js';
 import { warmUpOnListen } from './http/deferred-compile.js';
 import { registerDocs } from './http/docs.js';
+import { redactUrl } from './http/log-redaction.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { useSerializers } from './http/serialization.js';
 import { useValidators } from './http/validation.js';
 import { registerWebClient } from './http/web.js';
 import messagesRoutes from './messages/routes.js';
+import { onSocketError } from './gateway/connection.js';
 import gateway from './gateway/routes.js';
 import { connectLimitStore, failOpen } from './rate-limit-store.js';
 import roomsApiRoutes from './rooms-api/routes.js';
@@ -39,9 +42,11 @@ export async function buildApp(config: Config, options: Pick<FastifyServerOption
   const app = Fastify({
     logger: options.logger ?? {
       level: config.logLevel,
+      // @fastify/multipart logs the request's headers, Authorization included, at trace level.
+      redact: { paths: ['busboyOptions.headers.authorization', 'busboyOptions.headers.cookie'], remove: true },
       serializers: {
-        // Never log a `?token=` (the WebSocket URL); headers, and so Authorization, are not logged.
-        req: (req) => ({ method: req.method, url: redactToken(req.url), remoteAddress: req.ip }),
+        // Never log a `?token=` (the WebSocket URL) or a file url's `sig=`; headers, and so Authorization, are not logged.
+        req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
       },
     },
     bodyLimit: config.bodyLimitBytes,
@@ -78,6 +83,7 @@ async function assemble(app: FastifyInstance, config: Config): Promise<void> {
 
   await app.register(errorHandler);
   await app.register(cors, { origin: corsOrigin(config.corsOrigin) });
+  await registerSecurityHeaders(app);
   await app.register(dbPlugin);
   await app.register(services);
   await app.register(authPlugin);
@@ -93,7 +99,7 @@ async function assemble(app: FastifyInstance, config: Config): Promise<void> {
   });
   await registerRateLimits(app, config);
 
-  await app.register(websocket, { options: { maxPayload: config.ws.maxFrameBytes }, preClose: (done) => done() });
+  await app.register(websocket, { options: { maxPayload: config.ws.maxFrameBytes }, preClose: (done) => done(), errorHandler: onSocketError });
   // Three surfaces over one database and one hub (COMPAT.md): the native API under /v1, the
   // shindensen client's unprefixed paths, and the rooms server's /api.
   await app.register(gateway);
@@ -167,17 +173,13 @@ async function registerRateLimits(app: FastifyInstance, config: Config): Promise
 }
 
 /** The routes that check passwords, on every surface. */
-const AUTH_ROUTES = new Set(['/v1/login', '/v1/register', '/login', '/api/login', '/api/register']);
+const AUTH_ROUTES = new Set(['/v1/login', '/v1/register', '/v1/me/password', '/login', '/api/login', '/api/register']);
 const isAuthRoute = (url: string) => AUTH_ROUTES.has(url);
 
 function corsOrigin(setting: string): string | string[] | boolean {
   if (setting === '*') return '*';
   if (setting === '') return false;
   return setting.split(',').map((o) => o.trim());
-}
-
-function redactToken(url: string): string {
-  return url.replace(/([?&]token=)[^&]*/gi, '$1[redacted]');
 }
 
 function toArray<T>(value: T | T[] | undefined): T[] {

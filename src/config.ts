@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 export type AuthMode = 'open' | 'password';
+export type Registration = 'open' | 'invite' | 'closed';
 export type SqliteSynchronous = 'FULL' | 'NORMAL';
 
 export interface Config {
@@ -18,8 +19,12 @@ export interface Config {
   jwtSecret: string | null;
   jwtTtlSeconds: number;
   authMode: AuthMode;
+  /** Who may make an account: anyone, holders of an invite code, or no one. */
+  registration: Registration;
+  /** Other origins whose pages may call the API and open sockets: '' none, '*' any, or a comma list. */
   corsOrigin: string;
-  /** Behind a reverse proxy: take the client's address from X-Forwarded-For (rate limits, logs). */
+  /** The origin users reach the server at (behind a proxy): its pages may open sockets. */
+  publicOrigin: string | null;
   /**
    * Which peers' `X-Forwarded-For` to believe: none (false), that many proxies in front of the
    * server (a hop count), or those addresses and CIDR ranges. Never the whole header.
@@ -30,12 +35,21 @@ export interface Config {
   bodyLimitBytes: number;
   /** The largest file `POST /upload` accepts; files are kept in `<dataDir>/uploads/`. */
   maxUploadBytes: number;
+  /** The most bytes one user's uploads that still exist may take; 0: no quota. */
+  uploadQuotaBytes: number;
+  /** An upload that no message (not deleted) references is deleted once it is this old. */
+  uploadUnattachedTtlSeconds: number;
+  /** Uploads are refused while the disk of the uploads folder has less free space than this; 0: no floor. */
+  uploadMinFreeBytes: number;
   ws: {
     maxFrameBytes: number;
     maxBacklogBytes: number;
     idleTimeoutMs: number;
     identifyTimeoutMs: number;
     resumeMaxMessages: number;
+    /** Sockets one user may hold on this process, and one client address. */
+    maxSocketsPerUser: number;
+    maxSocketsPerIp: number;
   };
   presenceGraceMs: number;
   typingThrottleMs: number;
@@ -47,6 +61,12 @@ export interface Config {
     apiWindowMs: number;
     send: number;
     sendWindowMs: number;
+    /** Password checks per account (logins, password changes), whatever address they come from. */
+    password: number;
+    passwordWindowMs: number;
+    /** `resume` frames per user. */
+    resume: number;
+    resumeWindowMs: number;
   };
 }
 
@@ -80,19 +100,27 @@ export function loadConfig(env: Env = process.env): Config {
     redisChannel: read.string('REDIS_CHANNEL', 'dm-server:events'),
     jwtSecret,
     jwtTtlSeconds: read.duration('JWT_TTL', '24h'),
-    authMode: read.oneOf('AUTH_MODE', ['open', 'password'] as const, 'open'),
-    corsOrigin: read.string('CORS_ORIGIN', production ? '' : '*'),
+    // Username-only login lets anyone who knows a name in: a production server asks for it by name.
+    authMode: read.oneOf('AUTH_MODE', ['open', 'password'] as const, production ? 'password' : 'open'),
+    registration: read.oneOf('REGISTRATION', ['open', 'invite', 'closed'] as const, 'open'),
+    corsOrigin: read.string('CORS_ORIGIN', ''),
+    publicOrigin: publicOrigin(env.PUBLIC_URL, problems),
     trustProxy: trustProxy(read.string('TRUST_PROXY', 'false'), problems),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     maxUploadBytes: read.integer('MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, 2_147_483_647),
+    uploadQuotaBytes: read.integer('UPLOAD_QUOTA_BYTES', 1024 * 1024 * 1024, 0),
+    uploadUnattachedTtlSeconds: read.duration('UPLOAD_UNATTACHED_TTL', '24h'),
+    uploadMinFreeBytes: read.integer('UPLOAD_MIN_FREE_BYTES', 512 * 1024 * 1024, 0),
     ws: {
       maxFrameBytes: read.integer('WS_MAX_FRAME_BYTES', 64 * 1024, 1024),
       maxBacklogBytes: read.integer('WS_MAX_BACKLOG_BYTES', 1024 * 1024, 1024),
       idleTimeoutMs: read.integer('WS_IDLE_TIMEOUT_MS', 30_000, 100),
       identifyTimeoutMs: read.integer('WS_IDENTIFY_TIMEOUT_MS', 10_000, 100),
       resumeMaxMessages: read.integer('RESUME_MAX_MESSAGES', 1000, 1, 100_000),
+      maxSocketsPerUser: read.integer('WS_MAX_SOCKETS_PER_USER', 32, 0),
+      maxSocketsPerIp: read.integer('WS_MAX_SOCKETS_PER_IP', 256, 0),
     },
     presenceGraceMs: read.integer('PRESENCE_GRACE_MS', 0, 0),
     typingThrottleMs: read.integer('TYPING_THROTTLE_MS', 1000, 0),
@@ -103,6 +131,10 @@ export function loadConfig(env: Env = process.env): Config {
       apiWindowMs: read.integer('RATE_LIMIT_API_WINDOW_MS', 60_000, 1),
       send: read.integer('RATE_LIMIT_SEND', 30, 0),
       sendWindowMs: read.integer('RATE_LIMIT_SEND_WINDOW_MS', 10_000, 1),
+      password: read.integer('RATE_LIMIT_PASSWORD', 10, 0),
+      passwordWindowMs: read.integer('RATE_LIMIT_PASSWORD_WINDOW_MS', 60_000, 1),
+      resume: read.integer('RATE_LIMIT_RESUME', 20, 0),
+      resumeWindowMs: read.integer('RATE_LIMIT_RESUME_WINDOW_MS', 60_000, 1),
     },
   };
 
@@ -116,7 +148,6 @@ export function loadConfig(env: Env = process.env): Config {
   return config;
 }
 
-/** The SQLite file path of a `sqlite:` URL, or null for an in-memory or non-SQLite database. */
 /**
  * `true` is one proxy in front: the address that proxy saw is the rightmost of `X-Forwarded-For`.
  * Believing the whole header (Fastify's `true`) would take the leftmost, which the client writes.
@@ -132,6 +163,18 @@ function trustProxy(raw: string, problems: string[]): false | number | string[] 
   return false;
 }
 
+/** The origin of `PUBLIC_URL` (`https://chat.example:8443`), which must be an http(s) URL. */
+function publicOrigin(raw: string | undefined, problems: string[]): string | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  const url = URL.canParse(raw.trim()) ? new URL(raw.trim()) : null;
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    problems.push(`PUBLIC_URL must be the http:// or https:// address users open (got "${raw}")`);
+    return null;
+  }
+  return url.origin;
+}
+
+/** The SQLite file path of a `sqlite:` URL, or null for an in-memory or non-SQLite database. */
 export function sqlitePath(databaseUrl: string): string | null {
   if (!databaseUrl.startsWith('sqlite:')) return null;
   const file = databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');

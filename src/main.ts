@@ -3,6 +3,7 @@ import { config as loadDotenv } from 'dotenv';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { MigrationError } from './db/migrate.js';
+import { startupWarnings } from './startup-warnings.js';
 
 // Variables already set in the environment win over .env.
 loadDotenv({ quiet: true });
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   // A restart brings every client back at once: Node's default queue of 511 unaccepted
   // connections overflows, and clients wait for SYN retries (the kernel caps it at somaxconn).
   await app.listen({ host: config.host, port: config.port, backlog: 4096 });
+  for (const warning of startupWarnings(config)) app.log.warn(warning);
 }
 
 main().catch((err: unknown) => {

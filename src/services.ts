@@ -1,10 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import path from 'node:path';
+import { Accounts } from './auth/accounts.js';
+import { Invites } from './auth/invites.js';
 import { resolveJwtSecret } from './auth/jwt-secret.js';
+import { Sessions } from './auth/sessions.js';
 import { chatQueries, type ChatQueries } from './chats/queries.js';
 import { ChatService } from './chats/service.js';
 import { FileLinks } from './files/links.js';
 import { fileQueries, type FileQueries } from './files/queries.js';
+import { UploadQuota } from './files/quota.js';
+import { FileStore } from './files/storage.js';
+import { UploadSweeper } from './files/sweeper.js';
 import { Uploads } from './files/uploads.js';
 import { LogReader } from './log/reader.js';
 import { LogWriter } from './log/writer.js';
@@ -30,6 +37,8 @@ declare module 'fastify' {
     rooms: RoomQueries;
     messageService: MessageService;
     logReader: LogReader;
+    sessions: Sessions;
+    accounts: Accounts;
     isOnline: IsOnline;
   }
 }
@@ -56,24 +65,36 @@ export default fp(
       broker,
       presence,
       { coMembers: (userId) => chats.coMembers(userId), setLastSeen: (userId, at) => users.setLastSeen(userId, at) },
-      { idleTimeoutMs: config.ws.idleTimeoutMs },
+      { idleTimeoutMs: config.ws.idleTimeoutMs, signFiles: (message, viewerId) => files.links.signedFor(message, viewerId) },
       app.log,
     );
     const isOnline: IsOnline = (userId) => realtime.isOnline(userId);
     const chats = chatQueries(kysely, isOnline, files);
     const logReader = new LogReader(kysely, files, chats);
+    const sessions = new Sessions(app.db, config.jwtTtlSeconds);
+    // Sockets opened with a token whose session ended are closed, on every process.
+    sessions.onEnded((userId) => realtime.closeEndedSessions(userId, (sids) => sessions.active(userId, sids)));
+    await sessions.sweep();
     // On PostgreSQL every process reads the log from the database, in commit order, whoever wrote
     // it; on SQLite the one process hands each commit to its sockets itself, in the same order.
     const postgres = app.db.dialect === 'postgres';
     const writer = new LogWriter(app.db, files, postgres ? null : (delivery) => realtime.publishLogged(delivery), app.log);
     // pg is loaded only when used: most servers run on SQLite, and start-up time counts.
     const tailer = postgres
-      ? new (await import('./log/tailer.js')).LogTailer(config.databaseUrl, logReader, realtime.hub, { lost: () => realtime.deliveryLost(), back: () => realtime.deliveryBack() }, app.log)
+      ? new (await import('./log/tailer.js')).LogTailer(
+          config.databaseUrl,
+          logReader,
+          realtime.hub,
+          { lost: () => realtime.deliveryLost(), back: () => realtime.deliveryBack(), sessionsEnded: (userId) => sessions.heard(userId) },
+          app.log,
+        )
       : null;
     if (tailer) await tailer.start();
     // Entries stored before this process started were never delivered live here: resume replays them.
     else realtime.hub.lastSeq = await logReader.head();
-    const { send, sendWindowMs } = config.rateLimits;
+    const { send, sendWindowMs, password, passwordWindowMs } = config.rateLimits;
+    const passwordChecks = tokenBuckets<string>(password, passwordWindowMs, limitsRedis, `${config.redisChannel}:limits:password`, app.log);
+    const accounts = new Accounts(kysely, new Invites(kysely), config, passwordChecks);
     const messages = new MessageService(app.db, chats, realtime, files, writer, {
       send: tokenBuckets<number>(send, sendWindowMs, limitsRedis, `${config.redisChannel}:limits:send`, app.log),
       typing: tokenBuckets<string>(1, Math.max(config.typingThrottleMs, 1), limitsRedis, `${config.redisChannel}:limits:typing`, app.log),
@@ -82,18 +103,26 @@ export default fp(
     app.decorate('users', users);
     app.decorate('chatQueries', chats);
     app.decorate('files', files);
-    app.decorate('uploads', new Uploads(files, config.dataDir, config.maxUploadBytes, (token) => app.verifyToken(token)));
+    const store = new FileStore(path.resolve(config.dataDir, 'uploads'));
+    const quota = new UploadQuota(app.db, files, config.uploadQuotaBytes);
+    app.decorate('uploads', new Uploads(files, store, quota, config, (token) => app.verifyToken(token)));
+    const sweeper = new UploadSweeper(files, store, config.uploadUnattachedTtlSeconds, app.log);
+    sweeper.start();
     app.decorate('realtime', realtime);
     app.decorate('isOnline', isOnline);
     app.decorate('chatService', new ChatService(chats, users, writer));
     app.decorate('messageService', messages);
     app.decorate('logReader', logReader);
+    app.decorate('sessions', sessions);
+    app.decorate('accounts', accounts);
     const rooms = roomQueries(kysely);
     app.decorate('rooms', rooms);
     app.decorate('roomService', new RoomService(rooms, chats, writer));
 
     app.addHook('onClose', async () => {
+      await sweeper.stop();
       messages.stop();
+      passwordChecks.stop();
       await writer.drain();
       await presence.close();
       await realtime.settled();

@@ -741,7 +741,15 @@ function chatTitle(chat) {
   if (chat.chat_type === 'group') return chat.name ?? 'Group';
   if (chat.chat_type === 'room') return chat.name ?? 'Room';
   const other = otherMember(chat);
-  return other ? (other.display_name ?? other.username) : 'Direct chat';
+  return other ? personName(other) : 'Direct chat';
+}
+
+/**
+ * A user as shown: a display name always with the @username beside it, since anyone may choose
+ * any display name (the server refuses only one that looks like another's username).
+ */
+function personName(user) {
+  return user.display_name ? `${user.display_name} (@${user.username})` : user.username;
 }
 
 function otherMember(chat) {
@@ -749,12 +757,12 @@ function otherMember(chat) {
 }
 
 /**
- * How a member is named in a chat: the display name when set. A room's object lists only me, so
+ * How a member is named in a chat (personName). A room's object lists only me, so
  * there the others are named by the username their messages and typing frames carry.
  */
 function memberName(chat, userId, fallback) {
   const member = chat?.members?.find((m) => m.id === userId);
-  return member?.display_name ?? member?.username ?? fallback;
+  return member ? personName(member) : fallback;
 }
 
 function typingText(chatId) {
@@ -882,8 +890,7 @@ const runSearch = debounce(async () => {
                 onclick: () => startDirectChat(user.username),
               },
               avatar(user.display_name ?? user.username, { online: user.online }),
-              h('span', { class: 'person-name', text: user.display_name ?? user.username }),
-              user.display_name ? h('span', { class: 'muted', text: `@${user.username}` }) : null,
+              h('span', { class: 'person-name', text: personName(user) }),
             ),
           ),
         )),

@@ -1,20 +1,37 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { badRequest, forbidden } from '../errors.js';
 import { errors, User } from '../http/schemas.js';
 import { toUser } from '../users/model.js';
 import { Password, Username } from '../users/schemas.js';
-import { logIn, register } from './login.js';
-import { hashPassword, verifyPassword } from './passwords.js';
 
 const Session = Type.Object({ token: Type.String(), user: User });
+const Invite = Type.Optional(Type.String({ maxLength: 64, description: 'An invite code, where the server takes new accounts by invite' }));
 
 const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { users, config } = app;
-  const session = (row: Parameters<typeof toUser>[0]) => ({
-    token: app.issueToken({ id: row.id, username: row.username }),
+  const { users, accounts, sessions, config } = app;
+  const session = async (row: Parameters<typeof toUser>[0]) => ({
+    token: await app.issueToken({ id: row.id, username: row.username }),
     user: toUser(row, app.isOnline),
   });
+
+  app.get(
+    '/server',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: 'How this server takes logins and new accounts, for a client to show the right form',
+        response: {
+          200: Type.Object({
+            auth_mode: Type.Union([Type.Literal('open'), Type.Literal('password')]),
+            registration: Type.Union([Type.Literal('open'), Type.Literal('invite'), Type.Literal('closed')]),
+            password_min_length: Type.Integer(),
+          }),
+        },
+      },
+    },
+    async () => ({ auth_mode: config.authMode, registration: config.registration, password_min_length: 8 }),
+  );
 
   app.post(
     '/login',
@@ -22,12 +39,12 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { auth: 'public' },
       schema: {
         tags: ['auth'],
-        summary: 'Log in; in open mode a new username creates the account',
-        body: Type.Object({ username: Username, password: Type.Optional(Type.String({ maxLength: 256 })) }),
-        response: { 200: Session, ...errors(400, 401, 429) },
+        summary: 'Log in; in open mode a new username creates the account (as the registration policy allows)',
+        body: Type.Object({ username: Username, password: Type.Optional(Type.String({ maxLength: 256 })), invite: Invite }),
+        response: { 200: Session, ...errors(400, 401, 403, 409, 429, 503) },
       },
     },
-    async (request) => session(await logIn(users, config.authMode, request.body.username, request.body.password)),
+    async (request) => session(await accounts.logIn(request.body.username, request.body.password, request.body.invite)),
   );
 
   app.post(
@@ -36,14 +53,36 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { auth: 'public' },
       schema: {
         tags: ['auth'],
-        summary: 'Create a password account',
-        body: Type.Object({ username: Username, password: Password }),
-        response: { 201: Session, ...errors(400, 409, 429) },
+        summary: 'Create a password account (as the registration policy allows)',
+        body: Type.Object({ username: Username, password: Password, invite: Invite }),
+        response: { 201: Session, ...errors(400, 403, 409, 429, 503) },
       },
     },
     async (request, reply) => {
-      const user = await register(users, request.body.username, request.body.password);
-      return reply.status(201).send(session(user));
+      const user = await accounts.register(request.body.username, request.body.password, request.body.invite);
+      return reply.status(201).send(await session(user));
+    },
+  );
+
+  app.post(
+    '/logout',
+    {
+      schema: { tags: ['auth'], summary: 'End this token\'s session: it stops working, and its sockets close with 4401', response: { 204: Type.Null(), ...errors(401) } },
+    },
+    async (request, reply) => {
+      await sessions.end(request.user.id, { only: request.user.sid });
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/logout/all',
+    {
+      schema: { tags: ['auth'], summary: 'Log out everywhere: every token of the account stops working, every socket closes with 4401', response: { 204: Type.Null(), ...errors(401) } },
+    },
+    async (request, reply) => {
+      await sessions.end(request.user.id, { allBut: null });
+      return reply.status(204).send(null);
     },
   );
 
@@ -52,25 +91,16 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['auth'],
-        summary: 'Set a password (claims a username-only account) or change it',
+        summary: 'Set a password (claims a username-only account) or change it; every other session ends',
         body: Type.Object({ password: Password, current_password: Type.Optional(Type.String({ maxLength: 256 })) }),
-        response: { 204: Type.Null(), ...errors(400, 401, 403) },
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 429, 503) },
       },
     },
     async (request, reply) => {
       const user = (await users.byId(request.user.id))!;
-      const { password, current_password: current } = request.body;
-      if (user.password_hash !== null) {
-        if (current === undefined) {
-          throw badRequest('VALIDATION_ERROR', 'current_password: is required to change a password', {
-            field: 'current_password',
-          });
-        }
-        if (!(await verifyPassword(current, user.password_hash))) {
-          throw forbidden('WRONG_PASSWORD', 'current_password is not the current password');
-        }
-      }
-      await users.update(user.id, { password_hash: await hashPassword(password) });
+      await accounts.setPassword(user, request.body.password, request.body.current_password);
+      // Whoever knew the old password (or, for a username-only account, the name) is out.
+      await sessions.end(user.id, { allBut: request.user.sid });
       return reply.status(204).send(null);
     },
   );

@@ -68,11 +68,12 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
       list.push(m);
       membersByChat.set(m.chat_id, list);
     }
-    const lastById = new Map((await files.withFiles(lastMessages.map(toMessage))).map((m) => [m.id, m]));
+    const lastById = new Map((await files.withFiles(lastMessages.map(toMessage), 'sender')).map((m) => [m.id, m]));
     const unreadByKey = new Map(unread.map((u) => [`${u.chat_id}:${u.user_id}`, Number(u.n)]));
     const countByRoom = new Map(roomCounts.map((r) => [r.chat_id, Number(r.n)]));
 
     const result = new Map<number, Chat[]>();
+    const now = Date.now();
     for (const viewer of viewers) {
       result.set(
         viewer,
@@ -80,6 +81,7 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
           const all = membersByChat.get(c.id) ?? [];
           const room = c.chat_type === 'room';
           const chatMembers = room ? all.filter((m) => m.id === viewer) : all;
+          const last = c.last_message_id === null ? undefined : lastById.get(c.last_message_id);
           return {
             id: c.id,
             name: c.name,
@@ -89,7 +91,7 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
             participants: chatMembers.map((m) => m.id),
             members: chatMembers.map((m) => toMember(m, isOnline)),
             member_count: room ? (countByRoom.get(c.id) ?? 0) : all.length,
-            last_message: c.last_message_id === null ? null : (lastById.get(c.last_message_id) ?? null),
+            last_message: last === undefined ? null : files.links.signedFor(last, viewer, now),
             unread_count: unreadByKey.get(`${c.id}:${viewer}`) ?? 0,
           };
         }),

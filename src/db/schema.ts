@@ -6,6 +6,12 @@ export interface UsersTable {
   username: string;
   /** NFC-normalized lower case: usernames are unique without regard to case. */
   username_key: string;
+  /**
+   * What the username looks like (`usernameSkeleton`): unique, so that no two names pass for each
+   * other. Older look-alikes keep theirs with `#<id>` added (migrations/2026-12-06-005); null only
+   * for rows written by something other than `create` (tests, the benchmark's seed).
+   */
+  username_skeleton: string | null;
   password_hash: string | null;
   display_name: string | null;
   bio: string | null;
@@ -91,6 +97,24 @@ export interface EventRecipientsTable {
   user_id: number;
 }
 
+/** A token's session: the token is good only while its row is here (see src/auth/sessions.ts). */
+export interface SessionsTable {
+  /** Random, in the token's `sid` claim. */
+  id: string;
+  user_id: number;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A one-time code for REGISTRATION=invite; only its SHA-256 is kept. */
+export interface InvitesTable {
+  code_hash: string;
+  created_at: string;
+  expires_at: string | null;
+  used_at: string | null;
+  used_by: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   chats: ChatsTable;
@@ -100,6 +124,8 @@ export interface Database {
   message_files: MessageFilesTable;
   events: EventsTable;
   event_recipients: EventRecipientsTable;
+  sessions: SessionsTable;
+  invites: InvitesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

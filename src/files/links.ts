@@ -8,9 +8,18 @@ export const URL_TTL_SECONDS = 3600;
 const EXPIRY_STEP_SECONDS = 300;
 const CAPABILITY = 'capability';
 
+/** The query of a signed url, as the route reads it. */
+export interface SignedQuery {
+  expires?: string;
+  u?: string;
+  sig?: string;
+}
+
 /**
- * File urls that carry their own authorization, for `<img src>`:
- * `/v1/files/<id>/<filename>?expires=<unix seconds>&sig=<base64url HMAC-SHA256 of "id\nfilename\nexpires">`.
+ * File urls that carry their own authorization, for `<img src>`, each made for one user (`u`):
+ * `/v1/files/<id>/<filename>?expires=<unix seconds>&u=<user id>&sig=<base64url HMAC-SHA256 of "id\nfilename\nexpires\nuser id">`.
+ * The server serves it only while that user may still see the file, so that a url stops working
+ * as soon as its user leaves the chat, not when it expires.
  * The shindensen surface's clients keep the urls they are given, so theirs never expire:
  * `/files/<id>/<filename>?sig=<HMAC of "id\nfilename\ncapability">` (the two never verify as each other).
  * The key is derived from the JWT secret (HKDF), so it is never the token key itself, and every
@@ -23,10 +32,11 @@ export class FileLinks {
     this.key = Buffer.from(hkdfSync('sha256', jwtSecret, 'dm-server', 'file url signatures v1', 32));
   }
 
-  /** A url valid for URL_TTL_SECONDS to URL_TTL_SECONDS + EXPIRY_STEP_SECONDS from `nowMs`. */
-  signedUrl(id: number, filename: string, nowMs = Date.now()): string {
+  /** A url for `viewerId`, valid for URL_TTL_SECONDS to URL_TTL_SECONDS + EXPIRY_STEP_SECONDS from `nowMs`. */
+  signedUrl(id: number, filename: string, viewerId: number, nowMs = Date.now()): string {
     const expires = Math.ceil((nowMs / 1000 + URL_TTL_SECONDS) / EXPIRY_STEP_SECONDS) * EXPIRY_STEP_SECONDS;
-    return `/v1/files/${id}/${encodeURIComponent(filename)}?expires=${expires}&sig=${this.sign(id, filename, expires)}`;
+    const sig = this.sign(id, filename, `${expires}\n${viewerId}`);
+    return `/v1/files/${id}/${encodeURIComponent(filename)}?expires=${expires}&u=${viewerId}&sig=${sig}`;
   }
 
   /** A url good for as long as the file exists. */
@@ -54,18 +64,22 @@ export class FileLinks {
     return this.verifyCapability(id, filename, parsed.searchParams.get('sig') ?? undefined) ? id : null;
   }
 
-  /** True for a signature this server made for this file and name, not yet expired. */
-  verify(id: number, filename: string, expires: string | undefined, sig: string | undefined, nowMs = Date.now()): boolean {
-    if (expires === undefined || sig === undefined || !/^\d{1,12}$/.test(expires)) return false;
-    if (Number(expires) * 1000 < nowMs) return false;
-    return this.matches(sig, this.sign(id, filename, Number(expires)));
+  /**
+   * The user a url's signature was made for, when this server made it for this file and name and
+   * it has not expired; otherwise null. Whether that user may still see the file is the caller's to check.
+   */
+  verify(id: number, filename: string, { expires, u, sig }: SignedQuery, nowMs = Date.now()): number | null {
+    if (expires === undefined || u === undefined || sig === undefined) return null;
+    if (!/^\d{1,12}$/.test(expires) || !/^\d{1,10}$/.test(u)) return null;
+    if (Number(expires) * 1000 < nowMs) return null;
+    return this.matches(sig, this.sign(id, filename, `${expires}\n${u}`)) ? Number(u) : null;
   }
 
-  /** The file object of the contract, with a freshly signed url. */
-  toFileObject(row: Pick<FileRow, 'id' | 'filename' | 'mime_type' | 'size_bytes' | 'created_at'>, nowMs = Date.now()): FileObject {
+  /** The file object of the contract, with a url freshly signed for `viewerId`. */
+  toFileObject(row: Pick<FileRow, 'id' | 'filename' | 'mime_type' | 'size_bytes' | 'created_at'>, viewerId: number, nowMs = Date.now()): FileObject {
     return {
       id: row.id,
-      url: this.signedUrl(row.id, row.filename, nowMs),
+      url: this.signedUrl(row.id, row.filename, viewerId, nowMs),
       filename: row.filename,
       mime_type: row.mime_type,
       size_bytes: Number(row.size_bytes),
@@ -73,13 +87,22 @@ export class FileLinks {
     };
   }
 
+  /**
+   * A message (or anything with files) as `viewerId` is to see it: its files' urls signed for them.
+   * The same object when it has no files.
+   */
+  signedFor<T extends { files: FileObject[] }>(item: T, viewerId: number, nowMs = Date.now()): T {
+    if (item.files.length === 0) return item;
+    return { ...item, files: item.files.map((file) => ({ ...file, url: this.signedUrl(file.id, file.filename, viewerId, nowMs) })) };
+  }
+
   private matches(sig: string, expected: string): boolean {
     const given = Buffer.from(sig);
     return given.length === expected.length && timingSafeEqual(given, Buffer.from(expected));
   }
 
-  /** `scope`: the expiry time, or CAPABILITY (which no expiry time can equal). */
-  private sign(id: number, filename: string, scope: number | typeof CAPABILITY): string {
+  /** `scope`: "expiry time\nuser id", or CAPABILITY (which no such pair can equal). */
+  private sign(id: number, filename: string, scope: string): string {
     return createHmac('sha256', this.key).update(`${id}\n${filename}\n${scope}`).digest('base64url');
   }
 }

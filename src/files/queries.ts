@@ -18,12 +18,86 @@ export function fileQueries(db: Kysely<Database>, links: FileLinks) {
   return {
     links,
 
-    async insert(row: Insertable<FilesTable>): Promise<FileRow> {
-      return db.insertInto('files').values(row).returningAll().executeTakeFirstOrThrow();
+    async insert(row: Insertable<FilesTable>, executor: Executor = db): Promise<FileRow> {
+      return executor.insertInto('files').values(row).returningAll().executeTakeFirstOrThrow();
+    },
+
+    /** The bytes of the user's uploads that still exist. */
+    async storedBytes(userId: number, executor: Executor = db): Promise<number> {
+      const row = await executor
+        .selectFrom('files')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('size_bytes'), eb.lit(0)).as('bytes'))
+        .where('uploader_id', '=', userId)
+        .executeTakeFirstOrThrow();
+      // A bigint, which PostgreSQL's driver gives as a string.
+      return Number(row.bytes);
+    },
+
+    /**
+     * The next `limit` uploads by id after `after`, of those made before `cutoff`, with whether a
+     * message that is not deleted references each.
+     */
+    async uploadedBefore(cutoff: string, after: number, limit: number): Promise<{ id: number; attached: boolean }[]> {
+      const rows = await db
+        .selectFrom('files as f')
+        .select((eb) => [
+          'f.id',
+          eb
+            .exists(
+              eb
+                .selectFrom('message_files as mf')
+                .innerJoin('messages as m', 'm.id', 'mf.message_id')
+                .select('mf.file_id')
+                .whereRef('mf.file_id', '=', 'f.id')
+                .where('m.deleted_at', 'is', null),
+            )
+            .as('attached'),
+        ])
+        .where('f.id', '>', after)
+        .where('f.created_at', '<', cutoff)
+        .orderBy('f.id')
+        .limit(limit)
+        .execute();
+      // SQLite answers 0 or 1, PostgreSQL a boolean.
+      return rows.map((row) => ({ id: row.id, attached: Boolean(row.attached) }));
+    },
+
+    /**
+     * Deletes those of these uploads that no message references, once the references of deleted
+     * messages are gone (nothing shows those), and answers their stored names. An upload attached
+     * meanwhile is kept: the last statement checks again, and the foreign key backs it up. On
+     * PostgreSQL that key may fail this sweep (the next one keeps the file), or a send that read
+     * the file just before this commit: only an upload past its TTL, attached at that moment.
+     */
+    async removeUnattached(ids: readonly number[]): Promise<string[]> {
+      return db.transaction().execute(async (trx) => {
+        await trx
+          .deleteFrom('message_files')
+          .where('file_id', 'in', ids)
+          .where(({ exists, selectFrom }) =>
+            exists(selectFrom('messages').select('id').whereRef('messages.id', '=', 'message_files.message_id').where('deleted_at', 'is not', null)),
+          )
+          .execute();
+        const rows = await trx
+          .deleteFrom('files')
+          .where('id', 'in', ids)
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('message_files').select('file_id').whereRef('message_files.file_id', '=', 'files.id'))),
+          )
+          .returning('stored_name')
+          .execute();
+        return rows.map((row) => row.stored_name);
+      });
     },
 
     find(id: number): Promise<FileRow | undefined> {
       return db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    /** True when the user uploaded the file, or may see it in a chat (`sharedWith`). */
+    async visibleTo(fileId: number, userId: number): Promise<boolean> {
+      const row = await db.selectFrom('files').select('uploader_id').where('id', '=', fileId).executeTakeFirst();
+      return row !== undefined && (row.uploader_id === userId || (await this.sharedWith(fileId, userId)));
     },
 
     /** True when the file is attached to a message (not deleted) in a chat the user is in. */
@@ -65,10 +139,11 @@ export function fileQueries(db: Kysely<Database>, links: FileLinks) {
     },
 
     /**
-     * Fills each message's `files` (signed urls) in one query for the lot: history pages, replays,
-     * last messages. A deleted message keeps no files.
+     * Fills each message's `files` in one query for the lot: history pages, replays, last messages.
+     * Their urls are signed for `viewer`, or with `sender` for each message's sender (the hub signs
+     * them again for each recipient: see `Hub.deliver`). A deleted message keeps no files.
      */
-    async withFiles<T extends Message>(messages: T[], executor: Executor = db): Promise<T[]> {
+    async withFiles<T extends Message>(messages: T[], viewer: number | 'sender', executor: Executor = db): Promise<T[]> {
       const live = messages.filter((m) => m.deleted_at === null);
       for (const m of live) m.files = [];
       const byId = new Map(live.map((m) => [m.id, m]));
@@ -83,7 +158,10 @@ export function fileQueries(db: Kysely<Database>, links: FileLinks) {
           .orderBy('mf.message_id')
           .orderBy('mf.position')
           .execute();
-        for (const row of rows) byId.get(row.message_id)!.files.push(links.toFileObject(row, now));
+        for (const row of rows) {
+          const message = byId.get(row.message_id)!;
+          message.files.push(links.toFileObject(row, viewer === 'sender' ? message.sender_id : viewer, now));
+        }
       }
       return messages;
     },

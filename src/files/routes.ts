@@ -17,10 +17,10 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['files'],
         summary: `Upload one file (multipart/form-data, field \`file\`, at most MAX_UPLOAD_BYTES); its url is signed for ${URL_TTL_SECONDS / 3600} h`,
         consumes: ['multipart/form-data'],
-        response: { 201: FileObject, ...errors(400, 401, 413, 415) },
+        response: { 201: FileObject, ...errors(400, 401, 413, 415, 507) },
       },
     },
-    async (request, reply) => reply.status(201).send(files.links.toFileObject(await uploads.accept(request, reply, request.user.id))),
+    async (request, reply) => reply.status(201).send(files.links.toFileObject(await uploads.accept(request, reply, request.user.id), request.user.id)),
   );
 
   // `*` rather than `:filename`: the router caps a named parameter at 100 characters, and a name
@@ -34,9 +34,9 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['files'],
         summary:
           "A file's bytes, to its uploader and to members of a chat where it is attached: with the signed url " +
-          'from a file object (no header needed), or with a bearer token',
+          'from a file object (no header needed; it works only while the user it was made for may see the file), or with a bearer token',
         params: Type.Object({ id: Id, '*': Type.String({ description: 'The file name' }) }),
-        querystring: Type.Object({ expires: Type.Optional(Type.String()), sig: Type.Optional(Type.String()) }),
+        querystring: Type.Object({ expires: Type.Optional(Type.String()), u: Type.Optional(Type.String()), sig: Type.Optional(Type.String()) }),
         response: {
           200: Type.Unsafe<Readable>({ type: 'string', format: 'binary', description: 'The bytes, with the detected Content-Type' }),
           ...errors(400, 401, 404),
@@ -45,9 +45,11 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { id, '*': filename } = request.params;
-      const { expires, sig } = request.query;
-      const signed = expires !== undefined || sig !== undefined;
-      const valid = files.links.verify(id, filename, expires, sig);
+      const { expires, u, sig } = request.query;
+      const signed = expires !== undefined || u !== undefined || sig !== undefined;
+      const viewer = files.links.verify(id, filename, request.query);
+      // Checked on every request: a user who left the chat has lost the file, and so has their url.
+      const valid = viewer !== null && (await files.visibleTo(id, viewer));
       return uploads.serve(request, reply, { id, filename, signature: valid ? 'valid' : signed ? 'invalid' : 'none' });
     },
   );

@@ -1,17 +1,18 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { bearerToken } from '../auth/bearer.js';
 import type { Principal } from '../auth/plugin.js';
+import type { Config } from '../config.js';
 import type { FileRow } from '../db/schema.js';
 import { AppError, badRequest, notFound, unauthorized } from '../errors.js';
 import { contentDisposition, sanitizeFilename } from './filename.js';
 import { URL_TTL_SECONDS } from './links.js';
 import type { FileQueries } from './queries.js';
+import { quotaExceeded, type Reservation, type UploadQuota } from './quota.js';
 import { isInline } from './sniff.js';
-import { FileStore, type Written } from './storage.js';
+import type { FileStore, Written } from './storage.js';
 
 /** Room for the multipart framing around the file: boundaries and part headers. */
 const ENVELOPE_BYTES = 64 * 1024;
@@ -20,6 +21,7 @@ const MAX_PARTS = 10;
 
 const fileNotFound = () => notFound('FILE_NOT_FOUND', 'File not found');
 const tooLarge = (max: number) => new AppError(413, 'PAYLOAD_TOO_LARGE', `The file is larger than the ${max} bytes allowed`);
+const insufficientStorage = () => new AppError(507, 'INSUFFICIENT_STORAGE', 'The server is short of disk space: try again later');
 const invalidMultipart = () => badRequest('INVALID_MULTIPART', 'The body is not valid multipart/form-data');
 const fileRequired = () => badRequest('VALIDATION_ERROR', 'file: a multipart field named file, holding the file, is required', { field: 'file' });
 
@@ -32,23 +34,20 @@ export interface FileAccess {
 
 /** Receiving uploads and serving their bytes, for every surface's file routes. */
 export class Uploads {
-  private readonly store: FileStore;
-
   constructor(
     private readonly files: FileQueries,
-    dataDir: string,
-    private readonly maxUploadBytes: number,
+    private readonly store: FileStore,
+    private readonly quota: UploadQuota,
+    private readonly limits: Pick<Config, 'maxUploadBytes' | 'uploadMinFreeBytes'>,
     private readonly verifyToken: (token: string) => Promise<Principal>,
-  ) {
-    this.store = new FileStore(path.resolve(dataDir, 'uploads'));
-  }
+  ) {}
 
   /** Lets the routes of `app` (a plugin's own context) take multipart bodies. */
   async enableMultipart(app: FastifyInstance): Promise<void> {
     await app.register(multipart, {
       // A file over the limit is cut short and flagged (`truncated`); `receive` answers 413.
       throwFileSizeLimit: false,
-      limits: { fileSize: this.maxUploadBytes, parts: MAX_PARTS, fieldSize: 1024 },
+      limits: { fileSize: this.limits.maxUploadBytes, parts: MAX_PARTS, fieldSize: 1024 },
     });
   }
 
@@ -57,25 +56,42 @@ export class Uploads {
     if (!request.isMultipart()) {
       throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data, in a field named file');
     }
-    if (Number(request.headers['content-length']) > this.maxUploadBytes + ENVELOPE_BYTES) {
+    const length = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
+    let reservation: Reservation;
+    try {
+      if (length !== undefined && length > this.limits.maxUploadBytes + ENVELOPE_BYTES) throw tooLarge(this.limits.maxUploadBytes);
+      await this.checkFreeSpace(length ?? this.limits.maxUploadBytes);
+      // The body holds the file and its framing: the file is at least the body less the most framing takes.
+      reservation = await this.quota.reserve(uploaderId, Math.max(0, (length ?? 0) - ENVELOPE_BYTES));
+    } catch (err) {
       // Refused unread, as Fastify refuses a JSON body over its limit: the connection cannot be reused.
       reply.header('connection', 'close');
-      throw tooLarge(this.maxUploadBytes);
-    }
-    const upload = await this.receive(request, reply);
-    try {
-      return await this.files.insert({
-        uploader_id: uploaderId,
-        stored_name: upload.storedName,
-        filename: upload.filename,
-        mime_type: upload.mimeType,
-        size_bytes: upload.sizeBytes,
-        created_at: new Date().toISOString(),
-      });
-    } catch (err) {
-      await this.store.remove(upload.storedName);
       throw err;
     }
+    try {
+      const upload = await this.receive(request, reply, reservation);
+      try {
+        return await this.quota.commit({
+          uploader_id: uploaderId,
+          stored_name: upload.storedName,
+          filename: upload.filename,
+          mime_type: upload.mimeType,
+          size_bytes: upload.sizeBytes,
+          created_at: new Date().toISOString(),
+        });
+      } catch (err) {
+        await this.store.remove(upload.storedName);
+        throw err;
+      }
+    } finally {
+      reservation.release();
+    }
+  }
+
+  /** 507 when storing `incoming` bytes would leave less free disk than the floor. */
+  private async checkFreeSpace(incoming: number): Promise<void> {
+    if (this.limits.uploadMinFreeBytes === 0) return;
+    if ((await this.store.freeBytes()) - incoming < this.limits.uploadMinFreeBytes) throw insufficientStorage();
   }
 
   /**
@@ -120,15 +136,16 @@ export class Uploads {
    * Reads the multipart body: exactly one part, a file in the field `file`, streamed to disk.
    * Anything else is refused once the body has been read, and leaves no file behind.
    */
-  private async receive(request: FastifyRequest, reply: FastifyReply): Promise<Written & { filename: string }> {
+  private async receive(request: FastifyRequest, reply: FastifyReply, reservation: Reservation): Promise<Written & { filename: string }> {
     let upload: (Written & { filename: string }) | undefined;
     let problem: AppError | undefined;
     try {
       for await (const part of request.parts()) {
         if (part.type === 'file' && part.fieldname === 'file' && upload === undefined && problem === undefined) {
-          upload = { ...(await this.store.write(part.file)), filename: sanitizeFilename(part.filename) };
-          if (!part.file.truncated) continue;
-          problem = tooLarge(this.maxUploadBytes);
+          const written = await this.store.write(part.file, (bytes) => reservation.take(bytes));
+          if (written) upload = { ...written, filename: sanitizeFilename(part.filename) };
+          if (written && !part.file.truncated) continue;
+          problem = part.file.truncated ? tooLarge(this.limits.maxUploadBytes) : quotaExceeded(this.quota.quotaBytes);
           // The rest is read and dropped when its length is known (and so bounded); otherwise cut off.
           if (request.headers['content-length'] !== undefined) continue;
           reply.header('connection', 'close');

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Principal } from '../auth/plugin.js';
@@ -17,6 +18,7 @@ const TEXT = { binary: false };
 
 export const CloseCode = {
   GOING_AWAY: 1001,
+  POLICY_VIOLATION: 1008,
   TOO_BIG: 1009,
   TRY_AGAIN_LATER: 1013,
   UNAUTHORIZED: 4401,
@@ -167,4 +169,17 @@ export class Connection implements Subscriber {
   private overflow(): void {
     this.close(CloseCode.TRY_AGAIN_LATER, 'Backlog over limit: read faster, then reconnect and resume');
   }
+}
+
+/**
+ * Errors on an open socket (`@fastify/websocket`'s `errorHandler`). A breach of the protocol by
+ * the client, such as a frame over the size limit (1009) or text that is not UTF-8 (1007), is
+ * `ws`'s `WS_ERR_*`: it has closed the socket with its code, and the client's doing is noted
+ * without a stack. Anything else is the server's.
+ */
+export function onSocketError(err: Error, socket: WebSocket, request: FastifyRequest): void {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('WS_ERR_')) request.log.info({ code, reason: err.message }, 'a client broke the WebSocket protocol');
+  else request.log.error({ err }, 'websocket error');
+  socket.terminate();
 }

@@ -1,9 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/plugin.js';
 import { AppError } from '../errors.js';
 import type { LogReader } from '../log/reader.js';
 import type { MessageService } from '../messages/service.js';
+import type { TokenBuckets } from '../rate-limit-store.js';
 import { Outbound } from '../realtime/events.js';
 import type { Realtime } from '../realtime/realtime.js';
 import { CloseCode, Connection } from './connection.js';
@@ -26,10 +28,12 @@ export interface GatewayContext {
   log: LogReader;
   /** Paces the replays of all sessions. */
   replays: ReplayGate;
+  /** Each user's budget of replays, the costliest thing a client can ask for: past it, a resume waits. */
+  resumes: TokenBuckets<number>;
   verifyToken: (token: string) => Promise<Principal>;
   /** False once the server is shutting down: sends are refused. */
   accepting: () => boolean;
-  limits: { maxBacklogBytes: number; identifyTimeoutMs: number; resumeMaxMessages: number };
+  limits: { maxBacklogBytes: number; identifyTimeoutMs: number; resumeMaxMessages: number; maxSocketsPerUser: number };
 }
 
 /**
@@ -42,6 +46,7 @@ export class Session {
   private identifyTimer: NodeJS.Timeout | null = null;
   private identifying = false;
   private holdTimer: NodeJS.Timeout | null = null;
+  private resumePending = false;
   /** Log ids up to this one were delivered before this socket joined the hub; resume replays them. */
   private liveFrom = 0;
 
@@ -124,6 +129,13 @@ export class Session {
       this.endInitialHold(false);
       return this.refuse(command, frame);
     }
+    if (command.type === 'resume') {
+      // One at a time: a client asks once per connect, and a queue of them would only grow.
+      if (this.resumePending) {
+        return this.refuse({ code: 'RESUME_IN_PROGRESS', message: 'A resume is already under way on this socket: wait for its resumed frame' }, frame);
+      }
+      this.resumePending = true;
+    }
     this.endInitialHold(command.type === 'resume');
     this.queue.run(() => {
       try {
@@ -178,6 +190,13 @@ export class Session {
     const budget = this.ctx.limits.maxBacklogBytes / 2;
     conn.hold();
     try {
+      // Past the user's budget a resume waits for it rather than being refused, so that a client
+      // that follows the reconnect procedure still misses nothing; meanwhile live frames are held,
+      // within the backlog bound.
+      for (let wait = await this.ctx.resumes.take(user.id); wait > 0; wait = await this.ctx.resumes.take(user.id)) {
+        await delay(wait);
+        if (!conn.open) return;
+      }
       // Live frames up to `after` are the client's already (a process behind the one it came from
       // still has them to deliver), but never past the log's end: an `after` from nowhere must not
       // keep every new message from the socket.
@@ -197,6 +216,7 @@ export class Session {
       }
       conn.write(JSON.stringify({ type: 'resumed', last_id: last, complete: true }));
     } finally {
+      this.resumePending = false;
       conn.release();
     }
   }
@@ -205,15 +225,18 @@ export class Session {
     const { conn } = this;
     if (conn.user) return this.refuse({ code: 'ALREADY_IDENTIFIED', message: 'This socket is already authenticated' }, frame);
     if (identifyFrame(frame) !== null) return conn.close(CloseCode.UNAUTHORIZED, 'IDENTIFY needs d.token');
+    let user: Principal;
     try {
-      conn.user = await this.ctx.verifyToken((frame as IdentifyFrame).d.token);
+      user = await this.ctx.verifyToken((frame as IdentifyFrame).d.token);
     } catch {
       return conn.close(CloseCode.UNAUTHORIZED, 'Invalid token');
     }
+    if (tooManySockets(this.ctx, user.id)) return conn.close(CloseCode.POLICY_VIOLATION, 'Too many sockets for this user');
+    conn.user = user;
     if (this.identifyTimer) clearTimeout(this.identifyTimer);
     if (!conn.open) return;
     this.goLive();
-    conn.write(JSON.stringify({ op: 'READY', d: { user_id: conn.user.id } }));
+    conn.write(JSON.stringify({ op: 'READY', d: { user_id: user.id } }));
   }
 
   private refuse(refusal: Refusal, frame?: Frame): void {
@@ -227,4 +250,10 @@ export class Session {
       this.refuse({ code: 'INTERNAL_ERROR', message: 'Internal server error' }, frame);
     };
   }
+}
+
+/** Whether the user already holds as many sockets on this process as one may. */
+export function tooManySockets(ctx: Pick<GatewayContext, 'realtime' | 'limits'>, userId: number): boolean {
+  const max = ctx.limits.maxSocketsPerUser;
+  return max > 0 && ctx.realtime.hub.count(userId) >= max;
 }

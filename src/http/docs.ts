@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,6 +9,9 @@ import path from 'node:path';
 // plugin's code, so it cannot find them beside itself (its documented `baseDir` and `logo`;
 // `baseDir` also serves those public files at /docs/<file>, besides /docs/static/<file>).
 const uiFiles = path.join(path.dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')), 'static');
+
+const ROUTE_PREFIX = '/docs';
+const STATIC_INDEX = `${ROUTE_PREFIX}/static/index.html`;
 
 /**
  * OpenAPI generated from the route schemas the server validates with: the document at
@@ -40,5 +43,13 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
     },
   });
   const logo = { type: 'image/svg+xml', content: await readFile(path.join(uiFiles, 'logo.svg')) };
-  await app.register(swaggerUi, { routePrefix: '/docs', baseDir: uiFiles, logo });
+  await app.register(swaggerUi, { routePrefix: ROUTE_PREFIX, baseDir: uiFiles, logo, uiHooks: { onRequest: redirectStaticIndex } });
+}
+
+/**
+ * The plugin sends its static index.html to the page by rewriting a url that ends in the file's
+ * name: one with a query is sent to itself, for ever. The page takes no query: it goes.
+ */
+async function redirectStaticIndex(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  return request.routeOptions.url === STATIC_INDEX ? reply.redirect(`${ROUTE_PREFIX}/`) : undefined;
 }

@@ -61,7 +61,8 @@ export class LogReader {
     ]);
     const members = groupBy(memberRows, (r) => r.chat_id, (r) => r.user_id);
     const recipients = groupBy(recipientRows, (r) => r.event_id, (r) => r.user_id);
-    return this.assemble(page, (e) => recipients.get(e.id) ?? [], (chatId, reader) => {
+    // File urls are signed for each message's sender here, and for each recipient by the hub.
+    return this.assemble(page, 'sender', (e) => recipients.get(e.id) ?? [], (chatId, reader) => {
       const chatMembers = members.get(chatId) ?? [];
       return reader === undefined ? chatMembers : chatMembers.filter((id) => id !== reader);
     });
@@ -102,20 +103,22 @@ export class LogReader {
         .limit(limit)
         .execute(),
     ]);
-    return this.assemble(merge(messages, events, limit, after), () => [userId], () => [userId]);
+    return this.assemble(merge(messages, events, limit, after), userId, () => [userId], () => [userId]);
   }
 
   /**
    * The page's entries in id order, each with what it shows and to whom: a chat change to each of
    * `viewersOf` (its own view), anything else to `audience` of its chat (less the reader of a read marker).
+   * `signFor`: whom messages' file urls are signed for (see `withFiles`).
    */
   private async assemble(
     page: ReturnType<typeof merge<MessageWithSender>>,
+    signFor: number | 'sender',
     viewersOf: (event: EventRow) => number[],
     audience: (chatId: number, reader?: number) => number[],
   ): Promise<LogPage> {
-    const messages = await this.files.withFiles(page.messages.map(toMessage));
-    const rendered = await this.render(page.events, viewersOf);
+    const messages = await this.files.withFiles(page.messages.map(toMessage), signFor);
+    const rendered = await this.render(page.events, signFor, viewersOf);
     const entries = page.order.flatMap(([kind, index]): LogEntry[] => {
       if (kind === 'message') {
         const message = messages[index]!;
@@ -140,7 +143,7 @@ export class LogReader {
    * What each event shows: `viewer` is null where every recipient sees the same (edits, deletes,
    * read markers), and names the viewer of a chat change.
    */
-  private async render(events: EventRow[], viewersOf: (event: EventRow) => number[]) {
+  private async render(events: EventRow[], signFor: number | 'sender', viewersOf: (event: EventRow) => number[]) {
     const edited = [...new Set(events.flatMap((e) => (e.kind === 'edit' ? [e.message_id!] : [])))];
     const chatViews = new Map<number, Map<number, Chat>>();
     const [editedMessages] = await Promise.all([
@@ -152,7 +155,7 @@ export class LogReader {
           if (viewers.length > 0) chatViews.set(e.id, await this.chats.viewsFor(e.chat_id, viewers));
         }),
     ]);
-    const byId = new Map((await this.files.withFiles(editedMessages.map(toMessage))).map((m) => [m.id, m]));
+    const byId = new Map((await this.files.withFiles(editedMessages.map(toMessage), signFor)).map((m) => [m.id, m]));
     return (event: EventRow): { viewer: number | null; event: ServerEvent }[] => {
       switch (event.kind) {
         case 'edit': {

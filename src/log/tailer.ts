@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import pg from 'pg';
+import { SESSIONS_CHANNEL } from '../auth/sessions.js';
 import { Outbound } from '../realtime/events.js';
 import type { Hub } from '../realtime/hub.js';
 import { LOG_CHANNEL } from './append.js';
@@ -15,6 +16,8 @@ export interface TailerEvents {
   lost(): void;
   /** It hears them again, and has caught up. */
   back(): void;
+  /** Sessions of a user ended (the same connection hears of it: see `Sessions.end`). */
+  sessionsEnded(userId: number): void;
 }
 
 /**
@@ -60,9 +63,12 @@ export class LogTailer {
     const client = new pg.Client({ connectionString: this.url });
     client.on('error', (err) => this.lose(client, err));
     client.on('end', () => this.lose(client, new Error('connection ended')));
-    client.on('notification', () => this.wake());
+    client.on('notification', ({ channel, payload }) => {
+      if (channel === SESSIONS_CHANNEL) this.events.sessionsEnded(Number(payload));
+      else this.wake();
+    });
     await client.connect();
-    await client.query(`listen ${LOG_CHANNEL}`);
+    await client.query(`listen ${LOG_CHANNEL}; listen ${SESSIONS_CHANNEL}`);
     this.client = client;
     // What was committed while nobody listened (after a read under way, if there is one).
     this.again = true;

@@ -97,7 +97,8 @@ export function commitBatch(db: Db, files: FileQueries, requests: readonly SendR
         client_id: req.clientId,
         edited_at: null,
         deleted_at: null,
-        files: req.fileIds.map((fileId) => files.links.toFileObject(uploads.get(fileId)!)),
+        // For the sender, whom the send answers: the hub signs them again for each member.
+        files: req.fileIds.map((fileId) => files.links.toFileObject(uploads.get(fileId)!, req.senderId)),
       };
       outcomes[index] = { ok: true, message, duplicate: false, members: members.get(req.chatId)! };
       stored.push(message);
@@ -237,7 +238,7 @@ async function storedSends(trx: Transaction<Database>, dialect: DialectName, fil
     select m.*, u.username as sender from ${keys.from}
     join messages m on m.sender_id = ${keys.column(0)} and m.client_id = ${keys.column(1)}
     join users u on u.id = m.sender_id`.execute(trx);
-  const messages = await files.withFiles(rows.map(toMessage), trx);
+  const messages = await files.withFiles(rows.map(toMessage), 'sender', trx);
   return new Map(messages.map((message) => [sendKey(message.sender_id, message.client_id!), message]));
 }
 

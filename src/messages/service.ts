@@ -77,11 +77,11 @@ export class MessageService {
     let q = this.withSender().where('m.chat_id', '=', chatId).limit(query.limit);
     if (query.after !== undefined) {
       q = q.where('m.id', '>', query.after).orderBy('m.id', 'asc');
-      return this.files.withFiles((await q.execute()).map(toMessage));
+      return this.files.withFiles((await q.execute()).map(toMessage), user.id);
     }
     if (query.before !== undefined) q = q.where('m.id', '<', query.before);
     const newestFirst = await q.orderBy('m.id', 'desc').execute();
-    return this.files.withFiles(newestFirst.reverse().map(toMessage));
+    return this.files.withFiles(newestFirst.reverse().map(toMessage), user.id);
   }
 
   /** The newest `limit` messages of a public room that are not deleted, oldest first: anyone may read them. */
@@ -92,14 +92,15 @@ export class MessageService {
       .orderBy('m.id', 'desc')
       .limit(limit)
       .execute();
-    return this.files.withFiles(newestFirst.reverse().map(toMessage));
+    // Its one caller, the rooms surface, shows capability urls (`toApiMessage`), not these.
+    return this.files.withFiles(newestFirst.reverse().map(toMessage), 'sender');
   }
 
   /** An edit goes to every member as a send does, and counts as one. */
   async edit(user: Principal, chatId: number, messageId: number, content: string): Promise<Message> {
     await this.takeSend(user);
     const row = await this.ownMessage(user, chatId, messageId);
-    const [current] = await this.files.withFiles([toMessage(row)]);
+    const [current] = await this.files.withFiles([toMessage(row)], user.id);
     return this.writer.write(async (trx, append) => {
       const editedAt = new Date().toISOString();
       // Checked again in the write: a delete may have come in between.

@@ -47,3 +47,27 @@ export class Outbound {
     return (this.frames[encoder.slot] = frame === null ? null : Buffer.from(frame));
   }
 }
+
+/** Signs a message's file urls for one user (`FileLinks.signedFor`). */
+export type SignFiles = <T extends Message>(message: T, viewerId: number) => T;
+
+/**
+ * The event as `viewerId` is to see it: a file url works only for the user it was made for. The
+ * event itself when it holds no file.
+ */
+export function eventFor(event: ServerEvent, viewerId: number, sign: SignFiles): ServerEvent {
+  switch (event.type) {
+    case 'message':
+    case 'message_updated': {
+      const message = sign(event.message, viewerId);
+      return message === event.message ? event : { ...event, message };
+    }
+    case 'chat': {
+      const last = event.chat.last_message;
+      const signed = last && sign(last, viewerId);
+      return signed === last ? event : { ...event, chat: { ...event.chat, last_message: signed } };
+    }
+    default:
+      return event;
+  }
+}

@@ -1,9 +1,9 @@
-import type { Outbound } from './events.js';
+import { eventFor, Outbound, type SignFiles } from './events.js';
 
 /** A socket as the hub sees it; the gateway's connections are these. */
 export interface Subscriber {
   /** Null until the socket has authenticated; only authenticated sockets join the hub. */
-  readonly user: { readonly id: number } | null;
+  readonly user: { readonly id: number; readonly sid: string } | null;
   receive(outbound: Outbound): void;
   /** Pings the peer, or ends the socket when it has not been heard from since `deadline` (ms). */
   heartbeat(deadline: number): void;
@@ -15,6 +15,8 @@ export class Hub {
   private readonly byUser = new Map<number, Set<Subscriber>>();
   /** The newest log id (message or event) this process has delivered: `resume` replays up to it. */
   lastSeq = 0;
+
+  constructor(private readonly signFiles: SignFiles) {}
 
   /** Registers an authenticated socket. */
   add(sub: Subscriber): void {
@@ -39,17 +41,28 @@ export class Hub {
     return this.byUser.get(userId)?.size ?? 0;
   }
 
+  /** The user's sockets here. */
+  socketsOf(userId: number): Subscriber[] {
+    return [...(this.byUser.get(userId) ?? [])];
+  }
+
   has(userId: number): boolean {
     return this.byUser.has(userId);
   }
 
-  /** Hands one event to every socket of every user in `to`. */
+  /**
+   * Hands one event to every socket of every user in `to`. File urls are each user's own, so an
+   * event that holds files is written for each user, not once for all (see `eventFor`).
+   */
   deliver(to: readonly number[], outbound: Outbound): void {
     const { seq } = outbound;
     if (seq !== undefined && seq > this.lastSeq) this.lastSeq = seq;
     for (const userId of to) {
       const set = this.byUser.get(userId);
-      if (set) for (const sub of set) sub.receive(outbound);
+      if (!set) continue;
+      const event = eventFor(outbound.event, userId, this.signFiles);
+      const own = event === outbound.event ? outbound : new Outbound(event, seq);
+      for (const sub of set) sub.receive(own);
     }
   }
 

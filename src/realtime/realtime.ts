@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Broker, Delivery } from './broker.js';
-import { Outbound, type ServerEvent } from './events.js';
+import { Outbound, type ServerEvent, type SignFiles } from './events.js';
 import { Hub, type Subscriber } from './hub.js';
 import type { Presence, PresenceChange } from './presence.js';
 
@@ -13,6 +13,8 @@ export interface PresenceStore {
 
 export interface RealtimeOptions {
   idleTimeoutMs: number;
+  /** Signs file urls for each recipient of an event (see `Hub.deliver`). */
+  signFiles: SignFiles;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface RealtimeOptions {
  * process's sockets, and presence follows from who holds a socket.
  */
 export class Realtime {
-  readonly hub = new Hub();
+  readonly hub: Hub;
   /** False while this process cannot deliver the log: see `deliveryLost`. */
   delivering = true;
   private readonly heartbeat: NodeJS.Timeout;
@@ -35,6 +37,7 @@ export class Realtime {
     private readonly options: RealtimeOptions,
     private readonly log: FastifyBaseLogger,
   ) {
+    this.hub = new Hub(options.signFiles);
     broker.subscribe(({ to, event, seq }) => this.hub.deliver(to, new Outbound(event, seq)));
     presence.onChange((change) => this.announce(change));
     this.heartbeat = setInterval(() => this.sweep(), Math.ceil(options.idleTimeoutMs / 3));
@@ -86,6 +89,25 @@ export class Realtime {
   detach(sub: Subscriber): void {
     if (!this.hub.remove(sub)) return;
     this.presence.set(sub.user!.id, this.hub.count(sub.user!.id));
+  }
+
+  /**
+   * Sessions of the user ended (logged out, a password change): its sockets opened with them are
+   * closed with 4401, as a bad token would be. `active` tells which of the sessions remain.
+   */
+  closeEndedSessions(userId: number, active: (sids: string[]) => Promise<Set<string>>): void {
+    const sockets = this.hub.socketsOf(userId);
+    if (sockets.length === 0) return;
+    active(sockets.map((sub) => sub.user!.sid)).then(
+      (remaining) => {
+        for (const sub of sockets) if (!remaining.has(sub.user!.sid)) sub.close(4401, 'Session ended: log in again');
+      },
+      // The database did not answer: close them all, and let the ones still good reconnect.
+      (err: unknown) => {
+        this.log.warn({ err, userId }, 'could not read which sessions remain: closing every socket of the user');
+        for (const sub of sockets) sub.close(4401, 'Session ended: log in again');
+      },
+    );
   }
 
   /** Closes every socket and stops the heartbeat (on shutdown); queued frames are written before the close frame. */

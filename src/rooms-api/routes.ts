@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { logInWithPassword, register } from '../auth/login.js';
 import { errors } from '../http/schemas.js';
 import { Content } from '../messages/schemas.js';
 import { Password, Username } from '../users/schemas.js';
@@ -17,9 +16,9 @@ const ROOM_TAIL = 50;
  * member in the native model, so that the room is in the user's chats everywhere else.
  */
 const roomsApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { users, rooms, roomService, messageService, files } = app;
-  const session = (row: Parameters<typeof toApiUser>[0]) => ({
-    token: app.issueToken({ id: row.id, username: row.username }),
+  const { accounts, rooms, roomService, messageService, files } = app;
+  const session = async (row: Parameters<typeof toApiUser>[0]) => ({
+    token: await app.issueToken({ id: row.id, username: row.username }),
     user: toApiUser(row),
   });
   const Credentials = Type.Object({ username: Username, password: Password });
@@ -28,9 +27,9 @@ const roomsApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/register',
     {
       config: { auth: 'public' },
-      schema: { tags, summary: 'Create a password account (200)', body: Credentials, response: { 200: ApiSession, ...errors(400, 409, 429) } },
+      schema: { tags, summary: 'Create a password account (200)', body: Credentials, response: { 200: ApiSession, ...errors(400, 403, 409, 429) } },
     },
-    async (request) => session(await register(users, request.body.username, request.body.password)),
+    async (request) => session(await accounts.register(request.body.username, request.body.password)),
   );
 
   app.post(
@@ -44,7 +43,7 @@ const roomsApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ApiSession, ...errors(400, 401, 429) },
       },
     },
-    async (request) => session(await logInWithPassword(users, request.body.username, request.body.password)),
+    async (request) => session(await accounts.logInWithPassword(request.body.username, request.body.password)),
   );
 
   app.get(

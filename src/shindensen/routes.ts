@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
-import { logIn } from '../auth/login.js';
 import { InitiateBody, oneOf } from '../chats/schemas.js';
 import { chatNotFound, userNotFound } from '../errors.js';
 import { ChatIdParams, errors, Id } from '../http/schemas.js';
@@ -26,7 +25,7 @@ const MAX_USERS = 20;
  * answer is exactly the client's struct, and every success is a 200, the one status it accepts.
  */
 const shindensenRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { users, config, chatService, chatQueries, messageService, files, uploads } = app;
+  const { users, accounts, chatService, chatQueries, messageService, files, uploads } = app;
   await uploads.enableMultipart(app);
 
   app.post(
@@ -37,12 +36,12 @@ const shindensenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Log in (the same account rules as /v1/login)',
         body: Type.Object({ username: Username, password: Type.Optional(Type.String({ maxLength: 256 })) }),
-        response: { 200: AuthResponse, ...errors(400, 401, 429) },
+        response: { 200: AuthResponse, ...errors(400, 401, 403, 409, 429) },
       },
     },
     async (request) => {
-      const user = await logIn(users, config.authMode, request.body.username, request.body.password);
-      return { token: app.issueToken({ id: user.id, username: user.username }) };
+      const user = await accounts.logIn(request.body.username, request.body.password);
+      return { token: await app.issueToken({ id: user.id, username: user.username }) };
     },
   );
 
@@ -145,7 +144,7 @@ const shindensenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Upload one file (multipart/form-data, field `file`); its url needs no header and does not expire',
         consumes: ['multipart/form-data'],
-        response: { 200: FileUploadResponse, ...errors(400, 401, 413, 415) },
+        response: { 200: FileUploadResponse, ...errors(400, 401, 413, 415, 507) },
       },
     },
     async (request, reply) => {

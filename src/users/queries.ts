@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, UserRow } from '../db/schema.js';
+import { badRequest, conflict } from '../errors.js';
+import { usernameProblem, usernameSkeleton } from './names.js';
 
 /** The key that makes usernames unique without regard to case. */
 export const usernameKey = (username: string) => username.normalize('NFC').toLowerCase();
@@ -14,20 +16,38 @@ export function userQueries(db: Kysely<Database>) {
       return db.selectFrom('users').selectAll().where('username_key', '=', usernameKey(username)).executeTakeFirst();
     },
 
-    /** Inserts unless the name is taken; undefined when it is (also under a concurrent insert). */
-    create(username: string, passwordHash: string | null): Promise<UserRow | undefined> {
+    /** The user whose username looks like `name` (names.ts), if any. */
+    byLookalike(name: string): Promise<UserRow | undefined> {
+      return db.selectFrom('users').selectAll().where('username_skeleton', '=', usernameSkeleton(name)).executeTakeFirst();
+    },
+
+    /**
+     * Inserts unless the name is taken; undefined when it is (also under a concurrent insert). 409
+     * USERNAME_TAKEN when a name that looks like it is (names.ts), which no caller may take for this
+     * account; 400 VALIDATION_ERROR for a name that names.ts refuses to a new account.
+     */
+    async create(username: string, passwordHash: string | null): Promise<UserRow | undefined> {
+      const problem = usernameProblem(username);
+      if (problem) throw badRequest('VALIDATION_ERROR', problem, { field: 'username' });
       const name = username.normalize('NFC');
-      return db
+      const key = usernameKey(name);
+      const row = await db
         .insertInto('users')
         .values({
           username: name,
-          username_key: usernameKey(name),
+          username_key: key,
+          username_skeleton: usernameSkeleton(name),
           password_hash: passwordHash,
           created_at: new Date().toISOString(),
         })
-        .onConflict((oc) => oc.column('username_key').doNothing())
+        // Either unique column: the key, or the skeleton.
+        .onConflict((oc) => oc.doNothing())
         .returningAll()
         .executeTakeFirst();
+      if (row) return row;
+      // Not inserted: the name itself is taken (the caller logs in to it, or refuses it), or a look-alike is.
+      if (await db.selectFrom('users').select('id').where('username_key', '=', key).executeTakeFirst()) return undefined;
+      throw conflict('USERNAME_TAKEN', `The username "${username}" looks like an existing one`);
     },
 
     update(id: number, changes: { display_name?: string | null; bio?: string | null; password_hash?: string }) {

@@ -1,11 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { userNotFound } from '../errors.js';
+import { badRequest, userNotFound } from '../errors.js';
 import { errors, Id, User } from '../http/schemas.js';
 import { toUser } from './model.js';
+import { displayNameProblem } from './names.js';
 
 const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { users } = app;
+  const invalid = (message: string) => badRequest('VALIDATION_ERROR', message, { field: 'display_name' });
+
+  /** A display name hides nothing and does not pass for someone else's username; the caller's own is fine. */
+  async function checkDisplayName(name: string, callerId: number): Promise<void> {
+    const problem = displayNameProblem(name);
+    if (problem) throw invalid(problem);
+    const lookalike = await users.byLookalike(name);
+    if (lookalike && lookalike.id !== callerId) throw invalid("display_name: looks like another user's username");
+  }
 
   app.get(
     '/me',
@@ -32,6 +42,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const value = request.body[field];
         if (value !== undefined) changes[field] = value === null || value.trim() === '' ? null : value.trim();
       }
+      if (changes.display_name) await checkDisplayName(changes.display_name, request.user.id);
       const row =
         Object.keys(changes).length > 0 ? await users.update(request.user.id, changes) : await users.byId(request.user.id);
       return toUser(row!, app.isOnline);

@@ -168,6 +168,8 @@ withChromium(t, () => {
 
     const carol = (await request(server, 'POST', '/v1/register', { body: { username: 'carol', password: 'correct horse' } })).body;
     const dave = await login(server, 'dave');
+    // A display name is anyone's choice: the client shows the @username beside it.
+    await request(server, 'PATCH', '/v1/me', { token: dave.token, body: { display_name: 'Dave D.' } });
     await login(server, 'erin');
     const { chat_id: chatId } = (await request(server, 'POST', '/v1/chats/initiate', { token: dave.token, body: { target_username: 'carol' } })).body;
     const history = Array.from({ length: 120 }, (_, i) => `line ${i + 1}`);
@@ -192,6 +194,7 @@ withChromium(t, () => {
     await page.locator('.chat-item', { hasText: 'dave' }).locator('.badge', { hasText: /^99\+$/ }).waitFor(); // 120 unread, shown as 99+
     await page.locator('.chat-item', { hasText: 'dave' }).click();
     await message(page, 'line 120').waitFor();
+    t.equal(await page.locator('#chat-title').textContent(), 'Dave D. (@dave)', 'the display name, with the username beside it');
     const rows = page.locator('#message-list li.msg');
     t.equal(await rows.count(), 50, 'the newest page first');
     await page.locator('#messages').hover();

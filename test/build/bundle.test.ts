@@ -9,7 +9,7 @@ import { startFlags } from '../../bench/start-flags.js';
 import { spawnServer } from '../helpers/child-server.js';
 import { uploaded } from '../helpers/files.js';
 import { pair, request, type TestServer } from '../helpers/server.js';
-import { connect } from '../helpers/ws-client.js';
+import { connect, type Frame } from '../helpers/ws-client.js';
 
 // `npm start` runs the bundle (scripts/bundle.mjs); every other test runs the sources. This one
 // bundles them as `npm run build` does, runs the bundle with the node flags of `npm start`, and
@@ -27,7 +27,7 @@ t.test('the bundled server starts, serves every part, and stops cleanly', async 
   });
   await promisify(execFile)(process.execPath, ['scripts/bundle.mjs', outdir], { cwd: root });
   const child = await spawnServer(
-    { DATA_DIR: data, DATABASE_URL: `sqlite:${data}/chat.db`, JWT_SECRET: 'bundle-test-secret-bundle-test-secret-0123', RATE_LIMIT_AUTH: '2', LOG_LEVEL: 'debug' },
+    { DATA_DIR: data, DATABASE_URL: `sqlite:${data}/chat.db`, JWT_SECRET: 'bundle-test-secret-bundle-test-secret-0123', RATE_LIMIT_AUTH: '2', CORS_ORIGIN: 'https://client.example', LOG_LEVEL: 'debug' },
     { main: path.join(outdir, 'main.js'), cwd: data, nodeFlags: startFlags(path.join(root, 'package.json')) },
   );
   t.teardown(() => child.process.kill('SIGKILL'));
@@ -38,7 +38,7 @@ t.test('the bundled server starts, serves every part, and stops cleanly', async 
   const invalid = await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 5 } });
   t.match(invalid, { status: 400, body: { code: 'VALIDATION_ERROR', error: /content/ } }, 'a body that fails its schema');
   const cors = await request(server, 'GET', '/v1/chats', { token: alice.token, headers: { origin: 'https://client.example' } });
-  t.equal(cors.headers.get('access-control-allow-origin'), '*', 'CORS');
+  t.equal(cors.headers.get('access-control-allow-origin'), 'https://client.example', 'CORS');
   const limited = await request(server, 'POST', '/v1/login', { body: { username: 'carol' } });
   t.equal(limited.status, 429, 'the rate limit (2 logins allowed)');
 
@@ -51,9 +51,13 @@ t.test('the bundled server starts, serves every part, and stops cleanly', async 
   aliceWs.send({ chat_id: chatId, content: 'bundled', client_id: 'b1', files: [file.id] });
   const echo = await aliceWs.nextOfType('message');
   t.match(echo, { chat_id: chatId, content: 'bundled', client_id: 'b1', files: [{ id: file.id, filename: 'hello.txt' }] }, 'the echo');
-  t.same(await bobWs.nextOfType('message'), echo, 'delivered to the other member');
+  // A file url is its reader's own; the rest of the message is the same for everyone.
+  const withoutUrls = (m: Frame) => ({ ...m, files: m.files.map(({ url: _url, ...file }: Frame) => file) });
+  const delivered = await bobWs.nextOfType('message');
+  t.same(withoutUrls(delivered), withoutUrls(echo), 'delivered to the other member');
+  t.match(delivered.files[0].url, `&u=${bob.user.id}&`, 'with urls of his own');
   const history = await request(server, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token });
-  t.same(history.body, [(({ type: _type, ...message }) => message)(echo)], 'stored');
+  t.same(history.body, [(({ type: _type, ...message }) => message)(delivered)], 'stored');
 
   // The static web client, the OpenAPI document, and Swagger UI's page and scripts.
   for (const [route, type] of [
@@ -78,4 +82,13 @@ t.test('the bundled server starts, serves every part, and stops cleanly', async 
   t.equal(await child.exited, 0, 'exits with 0 on SIGTERM');
   const levels = child.logs.map((line) => JSON.parse(line).level as number);
   t.ok(levels.length > 0 && levels.every((level) => level < 50), 'no error in the log');
+
+  // The operator's command line, bundled beside the server, on the same database: its password
+  // hashing thread included.
+  const env = { ...process.env, DATA_DIR: data, DATABASE_URL: `sqlite:${data}/chat.db` };
+  const invites = await promisify(execFile)(process.execPath, [path.join(outdir, 'admin.js'), 'invites', 'create', '--count', '2'], { env });
+  t.match(invites.stdout, /^([0-9A-Z]{4}-){3}[0-9A-Z]{4}\n([0-9A-Z]{4}-){3}[0-9A-Z]{4}\n$/, 'admin.js invites create');
+  const setPassword = execFile(process.execPath, [path.join(outdir, 'admin.js'), 'users', 'set-password', 'alice'], { env });
+  setPassword.stdin!.end('a long new password\n');
+  t.equal(await new Promise((resolve) => setPassword.once('exit', resolve)), 0, 'admin.js users set-password');
 });

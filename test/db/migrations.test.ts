@@ -29,6 +29,12 @@ async function upAndDown(t: Test, databaseUrl: string) {
     t.equal(down.error, undefined, `${name} down`);
     t.same(down.results?.map((r) => r.migrationName), [name]);
   };
+  await downTo('2026-12-06-007-upload-sweep');
+  await downTo('2026-12-06-006-sessions');
+  t.notOk((await tables()).includes('sessions') || (await tables()).includes('invites'), 'the sessions and invites are gone');
+  await downTo('2026-12-06-005-username-skeleton');
+  const userColumns = (await ourTables()).find((table) => table.name === 'users')!.columns.map((c) => c.name);
+  t.notOk(userColumns.includes('username_skeleton'), 'the username skeletons are gone');
   await downTo('2026-12-06-004-event-log');
   t.notOk((await tables()).includes('events'), 'the event log is gone');
   await downTo('2026-12-06-003-rooms');

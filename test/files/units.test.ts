@@ -73,35 +73,47 @@ t.test('contentDisposition', async (t) => {
   );
 });
 
-t.test('FileLinks: signed urls, checked for file, name, expiry and key', async (t) => {
+t.test('FileLinks: signed urls, checked for file, name, expiry, user and key', async (t) => {
   const links = new FileLinks('a-secret-that-is-long-enough-for-the-tests');
   const now = Date.UTC(2026, 10, 21, 12, 0, 1);
-  const url = new URL(links.signedUrl(7, 'my cat.png', now), 'http://x');
+  const url = new URL(links.signedUrl(7, 'my cat.png', 42, now), 'http://x');
   t.equal(url.pathname, '/v1/files/7/my%20cat.png');
-  const expires = url.searchParams.get('expires')!;
-  const sig = url.searchParams.get('sig')!;
+  t.same([...url.searchParams.keys()], ['expires', 'u', 'sig']);
+  t.equal(url.searchParams.get('u'), '42', 'made for user 42');
+  const query = Object.fromEntries(url.searchParams) as { expires: string; u: string; sig: string };
+  const { expires, sig } = query;
   t.match(sig, /^[A-Za-z0-9_-]{43}$/, 'HMAC-SHA256, base64url');
   const lifetime = Number(expires) - now / 1000;
   t.ok(lifetime >= URL_TTL_SECONDS && lifetime <= URL_TTL_SECONDS + 300, `valid for at least the TTL (${lifetime} s)`);
   t.equal(Number(expires) % 300, 0, 'rounded, so that the url stays the same for a while');
-  t.equal(links.signedUrl(7, 'my cat.png', now + 60_000), links.signedUrl(7, 'my cat.png', now), 'and it does');
+  t.equal(links.signedUrl(7, 'my cat.png', 42, now + 60_000), links.signedUrl(7, 'my cat.png', 42, now), 'and it does');
+  t.not(links.signedUrl(7, 'my cat.png', 43, now), links.signedUrl(7, 'my cat.png', 42, now), 'each user has a url of their own');
 
-  t.ok(links.verify(7, 'my cat.png', expires, sig, now));
-  t.ok(links.verify(7, 'my cat.png', expires, sig, Number(expires) * 1000), 'up to the second it expires');
-  t.notOk(links.verify(7, 'my cat.png', expires, sig, Number(expires) * 1000 + 1), 'not after');
-  t.notOk(links.verify(8, 'my cat.png', expires, sig, now), 'another file');
-  t.notOk(links.verify(7, 'my dog.png', expires, sig, now), 'another name');
-  t.notOk(links.verify(7, 'my cat.png', String(Number(expires) + 300), sig, now), 'another expiry');
-  t.notOk(links.verify(7, 'my cat.png', expires, sig.slice(1), now), 'a shorter signature');
-  t.notOk(links.verify(7, 'my cat.png', expires, `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`, now), 'another signature');
-  t.notOk(links.verify(7, 'my cat.png', undefined, sig, now), 'no expiry');
-  t.notOk(links.verify(7, 'my cat.png', expires, undefined, now), 'no signature');
-  t.notOk(links.verify(7, 'my cat.png', `${expires}.0`, sig, now), 'an expiry that is not a whole number');
-  t.notOk(links.verify(7, 'my cat.png', '1e12', sig, now));
-  t.notOk(new FileLinks('another-secret-that-is-long-enough-too').verify(7, 'my cat.png', expires, sig, now), 'another key');
+  t.equal(links.verify(7, 'my cat.png', query, now), 42, 'the user it was made for');
+  t.equal(links.verify(7, 'my cat.png', query, Number(expires) * 1000), 42, 'up to the second it expires');
+  t.equal(links.verify(7, 'my cat.png', query, Number(expires) * 1000 + 1), null, 'not after');
+  t.equal(links.verify(8, 'my cat.png', query, now), null, 'another file');
+  t.equal(links.verify(7, 'my dog.png', query, now), null, 'another name');
+  t.equal(links.verify(7, 'my cat.png', { ...query, expires: String(Number(expires) + 300) }, now), null, 'another expiry');
+  t.equal(links.verify(7, 'my cat.png', { ...query, u: '43' }, now), null, 'another user');
+  t.equal(links.verify(7, 'my cat.png', { ...query, u: '042' }, now), null, 'the same user, written otherwise');
+  t.equal(links.verify(7, 'my cat.png', { ...query, sig: sig.slice(1) }, now), null, 'a shorter signature');
+  t.equal(links.verify(7, 'my cat.png', { ...query, sig: `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}` }, now), null, 'another signature');
+  t.equal(links.verify(7, 'my cat.png', { ...query, expires: undefined }, now), null, 'no expiry');
+  t.equal(links.verify(7, 'my cat.png', { ...query, u: undefined }, now), null, 'no user');
+  t.equal(links.verify(7, 'my cat.png', { ...query, sig: undefined }, now), null, 'no signature');
+  t.equal(links.verify(7, 'my cat.png', { ...query, expires: `${expires}.0` }, now), null, 'an expiry that is not a whole number');
+  t.equal(links.verify(7, 'my cat.png', { ...query, expires: '1e12' }, now), null);
+  t.equal(links.verify(7, 'my cat.png', { ...query, u: '4.2e1' }, now), null, 'a user that is not a whole number');
+  t.equal(new FileLinks('another-secret-that-is-long-enough-too').verify(7, 'my cat.png', query, now), null, 'another key');
 
-  t.same(
-    links.toFileObject({ id: 7, filename: 'my cat.png', mime_type: 'image/png', size_bytes: 10, created_at: '2026-11-21T12:00:00.000Z' }, now),
-    { id: 7, url: links.signedUrl(7, 'my cat.png', now), filename: 'my cat.png', mime_type: 'image/png', size_bytes: 10, created_at: '2026-11-21T12:00:00.000Z' },
-  );
+  const file = { id: 7, filename: 'my cat.png', mime_type: 'image/png', size_bytes: 10, created_at: '2026-11-21T12:00:00.000Z' };
+  const object = links.toFileObject(file, 42, now);
+  t.same(object, { ...file, url: links.signedUrl(7, 'my cat.png', 42, now) });
+
+  const message = { id: 1, files: [object] };
+  t.same(links.signedFor(message, 43, now), { id: 1, files: [{ ...object, url: links.signedUrl(7, 'my cat.png', 43, now) }] }, 'signed again for another user');
+  t.same(message.files[0], object, 'the original is left as it was');
+  const bare = { id: 2, files: [] };
+  t.equal(links.signedFor(bare, 43, now), bare, 'nothing to sign: the same object');
 });

@@ -44,7 +44,9 @@ t.test('loadConfig: the defaults', async (t) => {
     jwtSecret: null,
     jwtTtlSeconds: 86_400,
     authMode: 'open',
-    corsOrigin: '*',
+    corsOrigin: '',
+    registration: 'open',
+    publicOrigin: null,
   });
   const durations: [string, number][] = [['90', 90], ['90s', 90], ['15m', 900], ['24h', 86_400], ['7d', 604_800]];
   for (const [raw, seconds] of durations) t.equal(loadConfig({ ...baseEnv(dir), JWT_TTL: raw }).jwtTtlSeconds, seconds, `JWT_TTL=${raw}`);
@@ -205,4 +207,14 @@ t.test('a database the server migrated itself starts again', async (t) => {
   const second = await startServer(t, env);
   const again = await login(second, 'returning');
   t.equal(again.user.id, session.user.id, 'the same account after a restart');
+});
+
+t.test('loadConfig: the upload quota, the sweep of unattached uploads and the free-disk floor', async (t) => {
+  const dir = tempDir(t);
+  t.match(loadConfig(baseEnv(dir)), { uploadQuotaBytes: 1024 ** 3, uploadUnattachedTtlSeconds: 86_400, uploadMinFreeBytes: 512 * 1024 ** 2 }, 'the defaults');
+  const set = loadConfig({ ...baseEnv(dir), UPLOAD_QUOTA_BYTES: '0', UPLOAD_UNATTACHED_TTL: '7d', UPLOAD_MIN_FREE_BYTES: '0' });
+  t.match(set, { uploadQuotaBytes: 0, uploadUnattachedTtlSeconds: 604_800, uploadMinFreeBytes: 0 }, '0 turns the quota and the floor off');
+  const bad = thrown(() => loadConfig({ ...baseEnv(dir), UPLOAD_QUOTA_BYTES: '1GB', UPLOAD_UNATTACHED_TTL: '0', UPLOAD_MIN_FREE_BYTES: '-1' }));
+  t.ok(bad instanceof ConfigError);
+  t.match(bad, { message: /UPLOAD_QUOTA_BYTES.*"1GB"[\s\S]*UPLOAD_UNATTACHED_TTL[\s\S]*UPLOAD_MIN_FREE_BYTES/ }, 'each bad value is named');
 });

@@ -36,7 +36,7 @@ t.test('POST /upload: 201 with the file object; the bytes are kept under a name 
   t.equal(res.status, 201);
   t.match(res.body, {
     id: Number,
-    url: new RegExp(`^/v1/files/${res.body.id}/cat\\.png\\?expires=\\d+&sig=[\\w-]+$`),
+    url: new RegExp(`^/v1/files/${res.body.id}/cat\\.png\\?expires=\\d+&u=${alice.user.id}&sig=[\\w-]+$`),
     filename: 'cat.png',
     mime_type: 'image/png',
     size_bytes: PNG.length,
@@ -188,22 +188,25 @@ t.test('GET /files: the uploader with a token; anyone with the signed url; nobod
   const query = new URL(file.url, server.url).searchParams;
   const sig = query.get('sig')!;
   const expires = query.get('expires')!;
+  const u = query.get('u')!;
   const base = unsigned(file.url);
   const forged = `${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BB' : 'AA'}`;
   for (const [what, url] of [
-    ['a forged signature', `${base}?expires=${expires}&sig=${forged}`],
-    ['a later expiry', `${base}?expires=${Number(expires) + 3600}&sig=${sig}`],
-    ['no expiry', `${base}?sig=${sig}`],
-    ['another file name', `/v1/files/${file.id}/dog.png?expires=${expires}&sig=${sig}`],
-    ['another file', `/v1/files/${file.id + 1000}/cat.png?expires=${expires}&sig=${sig}`],
+    ['a forged signature', `${base}?expires=${expires}&u=${u}&sig=${forged}`],
+    ['a later expiry', `${base}?expires=${Number(expires) + 3600}&u=${u}&sig=${sig}`],
+    ['no expiry', `${base}?u=${u}&sig=${sig}`],
+    ['no user', `${base}?expires=${expires}&sig=${sig}`],
+    ['another user', `${base}?expires=${expires}&u=${bob.user.id}&sig=${sig}`],
+    ['another file name', `/v1/files/${file.id}/dog.png?expires=${expires}&u=${u}&sig=${sig}`],
+    ['another file', `/v1/files/${file.id + 1000}/cat.png?expires=${expires}&u=${u}&sig=${sig}`],
   ]) {
     expectError(t, await request(server, 'GET', url!), 404, 'FILE_NOT_FOUND');
     t.pass(`refused: ${what}`);
   }
-  const expired = new FileLinks(TEST_JWT_SECRET).signedUrl(file.id, file.filename, Date.now() - 2 * 3600 * 1000);
+  const expired = new FileLinks(TEST_JWT_SECRET).signedUrl(file.id, file.filename, alice.user.id, Date.now() - 2 * 3600 * 1000);
   expectError(t, await request(server, 'GET', expired), 404, 'FILE_NOT_FOUND');
   t.equal((await download(server, expired, alice.token)).status, 200, 'an expired url still works with the uploader’s token');
-  const elsewhere = new FileLinks('another-secret-that-is-long-enough-for-tests').signedUrl(file.id, file.filename);
+  const elsewhere = new FileLinks('another-secret-that-is-long-enough-for-tests').signedUrl(file.id, file.filename, alice.user.id);
   expectError(t, await request(server, 'GET', elsewhere), 404, 'FILE_NOT_FOUND');
 
   expectError(t, await request(server, 'GET', `/v1/files/999999/x.png`, { token: alice.token }), 404, 'FILE_NOT_FOUND');
@@ -232,6 +235,50 @@ t.test('a chat member may download a file once it is attached in the chat', asyn
   t.equal((await download(server, unsigned(file.url), alice.token)).status, 200, 'the uploader keeps it');
   const after = await call(server, 'GET', `/v1/chats/${chatId}/messages`, { token: bob.token });
   t.same(after.body[0].files, [], 'the tombstone has no files');
+});
+
+t.test('a signed url is made for one user, and stops working once they can no longer see the file', async (t) => {
+  counter += 1;
+  const [ann, ben, cat] = await Promise.all(['ann', 'ben', 'cat'].map((name) => login(server, `fleave${name}${counter}`)));
+  const group = await call(server, 'POST', '/v1/chats', { token: ann!.token, body: { name: 'Leavers', members: [ben!.user.id, cat!.user.id] } });
+  const chatId: number = group.body.id;
+  const file = await uploaded(server, ann!.token, PNG, 'cat.png');
+  const benSocket = await connect(t, server, ben!);
+  const sent = await send(ann!, chatId, { content: 'look', files: [file.id] });
+  const madeFor = (url: string) => Number(new URL(url, server.url).searchParams.get('u'));
+  t.equal(madeFor(sent.body.files[0].url), ann!.user.id, 'the send answers with the sender’s urls');
+
+  const live = await benSocket.nextOfType('message');
+  const history = await call(server, 'GET', `/v1/chats/${chatId}/messages`, { token: ben!.token });
+  const chats = await call(server, 'GET', '/v1/chats', { token: ben!.token });
+  const replaying = await connect(t, server, ben!);
+  replaying.send({ type: 'resume', after: sent.body.id - 1 });
+  const replayed = await replaying.nextOfType('message');
+  const bens: [string, string][] = [
+    ['the live frame', live.files[0].url],
+    ['the history', history.body[0].files[0].url],
+    ['last_message', chats.body.find((c: { id: number }) => c.id === chatId).last_message.files[0].url],
+    ['the replay', replayed.files[0].url],
+  ];
+  for (const [where, url] of bens) {
+    t.equal(madeFor(url), ben!.user.id, `${where}: made for ben`);
+    t.equal((await download(server, url)).status, 200, `${where}: works`);
+  }
+  const cats = (await call(server, 'GET', `/v1/chats/${chatId}/messages`, { token: cat!.token })).body[0].files[0].url;
+  t.equal(madeFor(cats), cat!.user.id);
+
+  await call(server, 'DELETE', `/v1/chats/${chatId}/members/${ben!.user.id}`, { token: ben!.token });
+  for (const [where, url] of bens) {
+    expectError(t, await request(server, 'GET', url), 404, 'FILE_NOT_FOUND');
+    t.pass(`ben left: ${where} no longer works`);
+  }
+  t.equal((await download(server, cats)).status, 200, 'the urls of those still in the chat work');
+  t.equal((await download(server, sent.body.files[0].url)).status, 200, 'and so do the uploader’s');
+
+  await call(server, 'DELETE', `/v1/chats/${chatId}/messages/${sent.body.id}`, { token: ann!.token });
+  expectError(t, await request(server, 'GET', cats), 404, 'FILE_NOT_FOUND');
+  t.pass('the message deleted, the other members’ urls no longer work');
+  t.equal((await download(server, sent.body.files[0].url)).status, 200, 'the uploader’s still do');
 });
 
 t.test('the content type is detected from the bytes; only images and PDF are shown inline', async (t) => {

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import t from 'tap';
+import { download, PNG, uploaded } from '../helpers/files.js';
 import { pair, postgresSchema, postgresUrl, request, startServer } from '../helpers/server.js';
 import { connect, open } from '../helpers/ws-client.js';
 
@@ -44,5 +45,18 @@ if (!postgresUrl) {
     t.same(replayed, [sent.body.id], 'the message sent meanwhile is there');
     const live = await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'live again' } });
     t.match(await back.nextOfType('message'), { id: live.body.id }, 'and live delivery goes on');
+  });
+
+  t.test("a message's file urls, read from the log, are each member's own", async (t) => {
+    const server = await startServer(t, { DATABASE_URL: await postgresSchema(t) });
+    const { alice, bob, chatId } = await pair(server);
+    const [aliceSocket, bobSocket] = [await connect(t, server, alice), await connect(t, server, bob)];
+    const file = await uploaded(server, alice.token, PNG, 'cat.png');
+    await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: 'look', files: [file.id] } });
+    for (const [socket, user] of [[aliceSocket, alice], [bobSocket, bob]] as const) {
+      const { files } = await socket.nextOfType('message');
+      t.equal(new URL(files[0].url, server.url).searchParams.get('u'), String(user.user.id), `${user.user.username}'s own`);
+      t.equal((await download(server, files[0].url)).status, 200);
+    }
   });
 }

@@ -54,7 +54,7 @@ t.test('a send names files only by urls this server made', async (t) => {
     url.replace('sig=', 'sig=x'),
     url.replace('/7/', '/8/'),
     url.replace('my%20cat', 'my%20dog'),
-    links.signedUrl(7, 'my cat.png'),
+    links.signedUrl(7, 'my cat.png', 1),
     '/files/7/%E0%A4%A?sig=x',
     '/files/7/a/b?sig=x',
     'http://[bad',
