@@ -1,15 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Config } from '../config.js';
 import type { WebSocket } from 'ws';
 import { bearerToken } from '../auth/bearer.js';
 import type { Principal } from '../auth/plugin.js';
+import type { Config } from '../config.js';
 import { AppError, unauthorized } from '../errors.js';
+import { tokenBuckets } from '../rate-limit-store.js';
 import { CloseCode } from './connection.js';
 import type { Dialect } from './dialect.js';
 import { nativeDialect } from './dialects/native.js';
 import { roomsDialect } from './dialects/rooms.js';
 import { shindensenDialect } from './dialects/shindensen.js';
-import { tokenBuckets } from '../rate-limit-store.js';
 import { ReplayGate } from './replay-gate.js';
 import { Session, tooManySockets, type GatewayContext } from './session.js';
 import { SocketsPerAddress } from './sockets-per-address.js';

@@ -26,7 +26,8 @@ export interface TailerEvents {
  * delivered. Ids are drawn in commit order (see `openLog`), so an entry never becomes visible
  * after a larger one: no socket gets ids out of order, and a process that dies after its commit
  * loses nothing, since every process reads what it committed. While its listening connection is
- * gone it reconnects, then catches up from where it was.
+ * gone it reconnects, then catches up from where it was. The same connection hears of sessions
+ * that ended (`SESSIONS_CHANNEL`), so that every process closes their sockets.
  */
 export class LogTailer {
   private client: pg.Client | null = null;
