@@ -237,9 +237,8 @@ class EnvReader {
   /** A duration such as `90`, `90s`, `15m`, `24h` or `7d`, in seconds. */
   duration(name: string, fallback: string): number {
     const raw = this.string(name, fallback).trim();
-    const match = /^(\d+)\s*([smhd]?)$/.exec(raw);
-    const seconds = match ? Number(match[1]) * UNIT_SECONDS[match[2] || 's']! : 0;
-    if (seconds <= 0) {
+    const seconds = parseDuration(raw);
+    if (seconds === null) {
       this.problems.push(`${name} must be a positive duration such as 3600, 15m, 24h or 7d (got "${raw}")`);
       return 86_400;
     }
@@ -248,3 +247,10 @@ class EnvReader {
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `90`, `90s`, `15m`, `24h` or `7d` in seconds; null for anything else, or for no time at all. */
+export function parseDuration(raw: string): number | null {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(raw.trim());
+  const seconds = match ? Number(match[1]) * UNIT_SECONDS[match[2] || 's']! : 0;
+  return seconds > 0 ? seconds : null;
+}

@@ -1,5 +1,5 @@
 import { config as loadDotenv } from 'dotenv';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, parseDuration } from '../config.js';
 import { createDb } from '../db/database.js';
 import { MigrationError, migrateToLatest } from '../db/migrate.js';
 import { createInvites, setPassword, type Outcome } from './commands.js';
@@ -8,7 +8,7 @@ const USAGE = `Usage: npm run admin -- <command>
 
   invites create [--count N] [--expires DURATION]
       Prints N one-time invite codes (default 1) for REGISTRATION=invite,
-      good for DURATION (such as 7d or 12h; default: until used).
+      good for DURATION (such as 7d, 12h or 3600; default: until used).
   users set-password USERNAME
       Reads the new password from standard input (one line) and sets it;
       every session of the account ends.
@@ -45,16 +45,14 @@ async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
-
 function parseOptions(args: string[]): { count: number; expires: number | null } {
   const options = { count: 1, expires: null as number | null };
   for (let i = 0; i < args.length; i += 2) {
     const [name, value] = [args[i], args[i + 1]];
     if (name === '--count' && value !== undefined && /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 1000) {
       options.count = Number(value);
-    } else if (name === '--expires' && value !== undefined && /^\d+[smhd]$/.test(value)) {
-      options.expires = Number(value.slice(0, -1)) * UNITS[value.slice(-1)]!;
+    } else if (name === '--expires' && value !== undefined && parseDuration(value) !== null) {
+      options.expires = parseDuration(value);
     } else {
       throw new UsageError(`Unknown or bad option: ${args.slice(i).join(' ')}`);
     }

@@ -98,16 +98,15 @@ export class Realtime {
   closeEndedSessions(userId: number, active: (sids: string[]) => Promise<Set<string>>): void {
     const sockets = this.hub.socketsOf(userId);
     if (sockets.length === 0) return;
-    active(sockets.map((sub) => sub.user!.sid)).then(
-      (remaining) => {
-        for (const sub of sockets) if (!remaining.has(sub.user!.sid)) sub.close(4401, 'Session ended: log in again');
-      },
+    active(sockets.map((sub) => sub.user!.sid))
       // The database did not answer: close them all, and let the ones still good reconnect.
-      (err: unknown) => {
+      .catch((err: unknown) => {
         this.log.warn({ err, userId }, 'could not read which sessions remain: closing every socket of the user');
-        for (const sub of sockets) sub.close(4401, 'Session ended: log in again');
-      },
-    );
+        return new Set<string>();
+      })
+      .then((remaining) => {
+        for (const sub of sockets) if (!remaining.has(sub.user!.sid)) sub.close(4401, 'Session ended: log in again');
+      });
   }
 
   /** Closes every socket and stops the heartbeat (on shutdown); queued frames are written before the close frame. */
