@@ -51,6 +51,19 @@ export class Outbound {
 /** Signs a message's file urls for one user (`FileLinks.signedFor`). */
 export type SignFiles = <T extends Message>(message: T, viewerId: number) => T;
 
+/** Whether the event carries file urls, which are signed for each viewer (`eventFor`). */
+export function holdsFiles(event: ServerEvent): boolean {
+  switch (event.type) {
+    case 'message':
+    case 'message_updated':
+      return event.message.files.length > 0;
+    case 'chat':
+      return (event.chat.last_message?.files.length ?? 0) > 0;
+    default:
+      return false;
+  }
+}
+
 /**
  * The event as `viewerId` is to see it: a file url works only for the user it was made for. The
  * event itself when it holds no file.

@@ -1,4 +1,4 @@
-import { eventFor, Outbound, type SignFiles } from './events.js';
+import { eventFor, holdsFiles, Outbound, type SignFiles } from './events.js';
 
 /** A socket as the hub sees it; the gateway's connections are these. */
 export interface Subscriber {
@@ -57,11 +57,12 @@ export class Hub {
   deliver(to: readonly number[], outbound: Outbound): void {
     const { seq } = outbound;
     if (seq !== undefined && seq > this.lastSeq) this.lastSeq = seq;
+    // Decided once per event: most hold no file, and their one frame per dialect serves everyone.
+    const personal = holdsFiles(outbound.event);
     for (const userId of to) {
       const set = this.byUser.get(userId);
       if (!set) continue;
-      const event = eventFor(outbound.event, userId, this.signFiles);
-      const own = event === outbound.event ? outbound : new Outbound(event, seq);
+      const own = personal ? new Outbound(eventFor(outbound.event, userId, this.signFiles), seq) : outbound;
       for (const sub of set) sub.receive(own);
     }
   }
