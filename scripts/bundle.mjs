@@ -4,12 +4,13 @@
 // node_modules (README, Performance). Left out: native code (better-sqlite3) and the drivers that
 // are loaded only when configured (pg, ioredis), which code splitting keeps out of start-up.
 // `node scripts/bundle.mjs <folder>` writes elsewhere (the bundle test).
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import process from 'node:process';
 import { build } from 'esbuild';
 
 const EXTERNAL = ['better-sqlite3', 'pg', 'ioredis'];
 const outdir = process.argv[2] ?? 'dist/server';
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 rmSync(outdir, { recursive: true, force: true });
 await build({
@@ -31,6 +32,7 @@ await build({
   external: EXTERNAL,
   // The bundled CommonJS packages call require() for Node's own modules, which ES modules lack.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  define: { __DM_SERVER_VERSION__: JSON.stringify(version) },
   sourcemap: 'linked',
   logLevel: 'warning',
 });

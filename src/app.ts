@@ -26,6 +26,7 @@ import roomsRoutes from './rooms/routes.js';
 import services from './services.js';
 import shindensenRoutes from './shindensen/routes.js';
 import usersRoutes from './users/routes.js';
+import { VERSION } from './version.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -121,7 +122,7 @@ async function assemble(app: FastifyInstance, config: Config): Promise<void> {
     if (!app.realtime.brokerConnected) {
       return reply.status(503).send({ error: 'Redis does not answer: typing and presence do not cross processes', code: 'REDIS_UNAVAILABLE' });
     }
-    return { status: 'ok' };
+    return { status: 'ok', version: VERSION };
   });
 }
 

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { login, pair, request, startServer } from '../helpers/server.js';
 import { call, expectError } from './support.js';
+import { VERSION } from '../../src/version.js';
 
 const server = await startServer(t);
 const { alice, chatId } = await pair(server);
@@ -53,10 +54,11 @@ t.test('public routes need no token', async (t) => {
   await page.arrayBuffer();
 });
 
-t.test('GET /healthz: 200 {status: "ok"}', async (t) => {
+t.test('GET /healthz: 200 {status: "ok", version}', async (t) => {
   const res = await call(server, 'GET', '/healthz');
   t.equal(res.status, 200);
-  t.same(res.body, { status: 'ok' });
+  t.same(res.body, { status: 'ok', version: VERSION });
+  t.match(VERSION, /^\d+\.\d+\.\d+$/, 'the version is package.json\'s');
   t.match(res.headers.get('content-type'), /^application\/json/);
 });
 
