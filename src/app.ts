@@ -18,6 +18,7 @@ import { useSerializers } from './http/serialization.js';
 import { useValidators } from './http/validation.js';
 import { registerWebClient } from './http/web.js';
 import messagesRoutes from './messages/routes.js';
+import { registerMetrics } from './metrics/route.js';
 import { onSocketError } from './gateway/connection.js';
 import gateway from './gateway/routes.js';
 import { connectLimitStore, failOpen } from './rate-limit-store.js';
@@ -89,9 +90,11 @@ async function assemble(app: FastifyInstance, config: Config): Promise<void> {
   await app.register(dbPlugin);
   await app.register(services);
   await app.register(authPlugin);
-  // Public, and registered before the hook below so that it leaves their routes alone.
+  // Public, and registered before the hooks below (tokens, rate limits) so that they leave their routes alone.
   await registerDocs(app);
   await registerWebClient(app);
+  // Checks its own token, and a scraper that polls it is no client to rate-limit.
+  await registerMetrics(app);
 
   // Every route needs a bearer token unless it says otherwise: checked before the body is read.
   app.addHook('onRoute', (route) => {

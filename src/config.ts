@@ -53,6 +53,9 @@ export interface Config {
   };
   presenceGraceMs: number;
   typingThrottleMs: number;
+  /** `GET /metrics` (Prometheus) is served: to loopback peers, or with `metricsToken` to anyone who has it. */
+  metrics: boolean;
+  metricsToken: string | null;
   /** Each limit is a count per window; 0 turns it off. */
   rateLimits: {
     auth: number;
@@ -124,6 +127,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     presenceGraceMs: read.integer('PRESENCE_GRACE_MS', 0, 0),
     typingThrottleMs: read.integer('TYPING_THROTTLE_MS', 1000, 0),
+    metrics: read.oneOf('METRICS', ['true', 'false'] as const, 'false') === 'true',
+    metricsToken: env.METRICS_TOKEN ? env.METRICS_TOKEN : null,
     rateLimits: {
       auth: read.integer('RATE_LIMIT_AUTH', 30, 0),
       authWindowMs: read.integer('RATE_LIMIT_AUTH_WINDOW_MS', 60_000, 1),
@@ -142,6 +147,8 @@ export function loadConfig(env: Env = process.env): Config {
     // Several processes cannot share one SQLite file, and one process needs no Redis.
     problems.push('REDIS_URL is for several processes, which need PostgreSQL: set DATABASE_URL=postgres://…, or unset REDIS_URL');
   }
+  // /metrics is outside the rate limits: its token must stand up to guessing on its own.
+  if (config.metricsToken !== null && config.metricsToken.length < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }

@@ -5,6 +5,7 @@ import { Accounts } from './auth/accounts.js';
 import { Invites } from './auth/invites.js';
 import { resolveJwtSecret } from './auth/jwt-secret.js';
 import { Sessions } from './auth/sessions.js';
+import { watchOtherProcessWrites } from './auth/other-process-writes.js';
 import { chatQueries, type ChatQueries } from './chats/queries.js';
 import { ChatService } from './chats/service.js';
 import { FileLinks } from './files/links.js';
@@ -16,6 +17,7 @@ import { Uploads } from './files/uploads.js';
 import { LogReader } from './log/reader.js';
 import { LogWriter } from './log/writer.js';
 import { MessageService } from './messages/service.js';
+import { Metrics } from './metrics/metrics.js';
 import { LocalBroker } from './realtime/broker.js';
 import { MemoryPresence } from './realtime/presence.js';
 import { Realtime } from './realtime/realtime.js';
@@ -24,6 +26,9 @@ import { roomQueries, type RoomQueries } from './rooms/queries.js';
 import { RoomService } from './rooms/service.js';
 import type { IsOnline } from './users/model.js';
 import { userQueries, type UserQueries } from './users/queries.js';
+
+/** How often a SQLite server looks for commits by another process (the operator's command line). */
+const OTHER_PROCESS_POLL_MS = 2000;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -40,6 +45,8 @@ declare module 'fastify' {
     sessions: Sessions;
     accounts: Accounts;
     isOnline: IsOnline;
+    /** Null unless METRICS=true: nothing is counted then. */
+    metrics: Metrics | null;
   }
 }
 
@@ -69,6 +76,7 @@ export default fp(
       app.log,
     );
     const isOnline: IsOnline = (userId) => realtime.isOnline(userId);
+    const metrics: Metrics | null = config.metrics ? new Metrics({ usersOnline: () => realtime.hub.userCount, writerQueue: () => writer.queued }) : null;
     const chats = chatQueries(kysely, isOnline, files);
     const logReader = new LogReader(kysely, files, chats);
     const sessions = new Sessions(app.db, config.jwtTtlSeconds);
@@ -78,7 +86,7 @@ export default fp(
     // On PostgreSQL every process reads the log from the database, in commit order, whoever wrote
     // it; on SQLite the one process hands each commit to its sockets itself, in the same order.
     const postgres = app.db.dialect === 'postgres';
-    const writer = new LogWriter(app.db, files, postgres ? null : (delivery) => realtime.publishLogged(delivery), app.log);
+    const writer = new LogWriter(app.db, files, postgres ? null : (delivery) => realtime.publishLogged(delivery), app.log, metrics);
     // pg is loaded only when used: most servers run on SQLite, and start-up time counts.
     const tailer = postgres
       ? new (await import('./log/tailer.js')).LogTailer(
@@ -92,6 +100,15 @@ export default fp(
     if (tailer) await tailer.start();
     // Entries stored before this process started were never delivered live here: resume replays them.
     else realtime.hub.lastSeq = await logReader.head();
+    const stopWatching =
+      app.db.dialect === 'sqlite'
+        ? watchOtherProcessWrites(
+            kysely,
+            OTHER_PROCESS_POLL_MS,
+            () => realtime.closeSocketsOfEndedSessions((sids) => sessions.stillActive(sids)),
+            (err) => app.log.warn({ err }, 'could not check for writes by another process'),
+          )
+        : null;
     const { send, sendWindowMs, password, passwordWindowMs } = config.rateLimits;
     const passwordChecks = tokenBuckets<string>(password, passwordWindowMs, limitsRedis, `${config.redisChannel}:limits:password`, app.log);
     const accounts = new Accounts(kysely, new Invites(kysely), config, passwordChecks);
@@ -110,6 +127,7 @@ export default fp(
     sweeper.start();
     app.decorate('realtime', realtime);
     app.decorate('isOnline', isOnline);
+    app.decorate('metrics', metrics);
     app.decorate('chatService', new ChatService(chats, users, writer));
     app.decorate('messageService', messages);
     app.decorate('logReader', logReader);
@@ -120,6 +138,7 @@ export default fp(
     app.decorate('roomService', new RoomService(rooms, chats, writer));
 
     app.addHook('onClose', async () => {
+      stopWatching?.();
       await sweeper.stop();
       messages.stop();
       passwordChecks.stop();

@@ -59,6 +59,18 @@ export class Sessions {
     return new Set(rows.map((r) => r.id));
   }
 
+  /** Those of `sessionIds` (any users') that are still active. */
+  async stillActive(sessionIds: readonly string[]): Promise<Set<string>> {
+    if (sessionIds.length === 0) return new Set();
+    const rows = await this.db.kysely
+      .selectFrom('sessions')
+      .select('id')
+      .where('id', 'in', [...new Set(sessionIds)])
+      .where('expires_at', '>', new Date().toISOString())
+      .execute();
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** Ends sessions of `userId`; every process then closes the sockets that were opened with them. */
   async end(userId: number, ending: Ending): Promise<void> {
     const postgres = this.db.dialect === 'postgres';

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Principal } from '../auth/plugin.js';
+import type { FrameCounts } from '../metrics/metrics.js';
 import type { Encoder, Outbound } from '../realtime/events.js';
 import type { Subscriber } from '../realtime/hub.js';
 
@@ -51,6 +52,8 @@ export class Connection implements Subscriber {
     private readonly maxBacklogBytes: number,
     /** Called once when the server starts closing the socket, long before a slow peer completes the close. */
     private readonly onClosing: (conn: Connection) => void = () => {},
+    /** Null when metrics are off. */
+    private readonly frames: FrameCounts | null = null,
   ) {}
 
   get open(): boolean {
@@ -61,7 +64,9 @@ export class Connection implements Subscriber {
     if (outbound.seq !== undefined && outbound.seq <= this.floor) return;
     if (this.encoder.wants && !this.encoder.wants(outbound.event)) return;
     const frame = outbound.frameFor(this.encoder);
-    if (frame !== null) this.send(frame, outbound.seq);
+    if (frame === null) return;
+    if (this.frames) this.frames.live++;
+    this.send(frame, outbound.seq);
   }
 
   /** The client has every log entry up to `seq`: none of them is sent live any more. */

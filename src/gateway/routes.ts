@@ -42,6 +42,7 @@ export default async function gateway(app: FastifyInstance) {
     verifyToken: app.verifyToken,
     accepting: () => accepting,
     limits: config.ws,
+    frames: app.metrics?.frames ?? null,
   };
 
   app.addHook('preClose', async () => {
@@ -94,6 +95,7 @@ export default async function gateway(app: FastifyInstance) {
       },
       (socket: WebSocket, request: FastifyRequest) => {
         perAddress.opened(request.ip, socket);
+        app.metrics?.socketOpened(request.wsDialect!.name, socket);
         new Session(socket, request.wsDialect!, context, request.log, request.wsPrincipal);
       },
     );

@@ -5,6 +5,7 @@ import type { Principal } from '../auth/plugin.js';
 import { AppError } from '../errors.js';
 import type { LogReader } from '../log/reader.js';
 import type { MessageService } from '../messages/service.js';
+import type { FrameCounts } from '../metrics/metrics.js';
 import type { TokenBuckets } from '../rate-limit-store.js';
 import { Outbound } from '../realtime/events.js';
 import type { Realtime } from '../realtime/realtime.js';
@@ -34,6 +35,8 @@ export interface GatewayContext {
   /** False once the server is shutting down: sends are refused. */
   accepting: () => boolean;
   limits: { maxBacklogBytes: number; identifyTimeoutMs: number; resumeMaxMessages: number; maxSocketsPerUser: number };
+  /** Where frames sent are counted; null when metrics are off. */
+  frames: FrameCounts | null;
 }
 
 /**
@@ -57,7 +60,7 @@ export class Session {
     private readonly log: FastifyBaseLogger,
     principal: Principal | undefined,
   ) {
-    const conn = new Connection(socket, dialect, ctx.limits.maxBacklogBytes, () => ctx.realtime.detach(conn));
+    const conn = new Connection(socket, dialect, ctx.limits.maxBacklogBytes, () => ctx.realtime.detach(conn), ctx.frames);
     this.conn = conn;
     // Listeners first, before anything that awaits, so that no early frame is missed.
     socket.on('message', (data, isBinary) => {
@@ -208,7 +211,10 @@ export class Session {
         for (const { event } of entries) {
           if (!conn.open) return;
           const frame = this.dialect.encode(event);
-          if (frame !== null) conn.write(frame);
+          if (frame !== null) {
+            conn.write(frame);
+            if (this.ctx.frames) this.ctx.frames.replayed++;
+          }
           if (conn.backlogBytes > budget) await conn.drained(budget);
         }
         last = reached;

@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import type { FileQueries } from '../files/queries.js';
 import type { Message } from '../http/schemas.js';
 import { commitBatch, discardMessages, type SendOutcome, type SendRequest } from '../messages/batch-store.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Delivery } from '../realtime/broker.js';
 import { appendEvent, openLog, type EventInput } from './append.js';
 
@@ -63,8 +64,14 @@ export class LogWriter {
     private readonly files: FileQueries,
     /** Hands a committed event to the sockets; null where every process reads them from the database instead. */
     private readonly deliver: ((delivery: Delivery) => void) | null,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Pick<FastifyBaseLogger, 'error'>,
+    private readonly metrics: Pick<Metrics, 'commitSeconds' | 'flushSeconds' | 'messagesStored'> | null = null,
   ) {}
+
+  /** Sends and changes waiting for their commit. */
+  get queued(): number {
+    return this.queue.length;
+  }
 
   submit(request: SendRequest): Promise<SendOutcome> {
     return this.enqueue<SendOutcome>((resolve) => ({ kind: 'send', request, resolve }));
@@ -109,12 +116,14 @@ export class LogWriter {
     this.unflushed = [];
     const commitMeanwhile = setInterval(() => void this.commitQueued(), COMMIT_DURING_FLUSH_AFTER_MS);
     let flushed = true;
+    const flushTimer = this.metrics?.flushSeconds.startTimer();
     try {
       await this.db.durability.flush();
     } catch (err) {
       flushed = false;
       this.log.error({ err, writes: count(covered) + count(this.unflushed) }, 'log writes failed to reach the disk');
     }
+    flushTimer?.();
     clearInterval(commitMeanwhile);
     // A commit started meanwhile ends before this cycle does: the next one flushes it.
     await this.committing;
@@ -166,36 +175,44 @@ export class LogWriter {
 
   private async commitSends(batch: Extract<Job, { kind: 'send' }>[]): Promise<Committed> {
     let outcomes: SendOutcome[];
+    const commitTimer = this.metrics?.commitSeconds.startTimer();
     try {
       outcomes = await commitBatch(this.db, this.files, batch.map((job) => job.request));
+      commitTimer?.();
     } catch (err) {
       this.log.error({ err, size: batch.length }, 'message batch failed to commit');
       // Answered in its turn, after the commits before it: `drain()` relies on that order.
       outcomes = batch.map(storeUnavailable);
     }
+    const taken = outcomes.flatMap((o) => (o.ok && !o.duplicate ? [o.message] : []));
     return {
       size: batch.length,
-      taken: outcomes.flatMap((o) => (o.ok && !o.duplicate ? [o.message] : [])),
-      confirm: () =>
+      taken,
+      confirm: () => {
+        // Stored once it is flushed: a batch refused after its commit is taken back.
+        this.metrics?.messagesStored.inc(taken.length);
         // Delivery in id order, which is the order of the batches and, for new messages, within each.
         outcomes.forEach((outcome, i) => {
           if (outcome.ok && !outcome.duplicate) {
             this.deliver?.({ to: outcome.members, event: { type: 'message', message: outcome.message }, seq: outcome.message.id });
           }
           batch[i]!.resolve(outcome);
-        }),
+        });
+      },
       refuse: () => batch.forEach((job) => job.resolve(storeUnavailable())),
     };
   }
 
   private async commitWrite(job: Extract<Job, { kind: 'write' }>): Promise<Committed> {
     const refuse = () => job.reject(changeUnavailable());
+    const commitTimer = this.metrics?.commitSeconds.startTimer();
     try {
       const { result, deliveries } = await this.db.kysely.transaction().execute(async (trx) => {
         this.db.durability.deferCommit();
         await openLog(trx, this.db.dialect);
         return job.write(trx, (event) => appendEvent(trx, this.db.dialect, event));
       });
+      commitTimer?.();
       return {
         size: 1,
         taken: [],

@@ -41,6 +41,11 @@ export class Hub {
     return this.byUser.get(userId)?.size ?? 0;
   }
 
+  /** Users with a socket here. */
+  get userCount(): number {
+    return this.byUser.size;
+  }
+
   /** The user's sockets here. */
   socketsOf(userId: number): Subscriber[] {
     return [...(this.byUser.get(userId) ?? [])];

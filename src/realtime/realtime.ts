@@ -109,6 +109,19 @@ export class Realtime {
       });
   }
 
+  /**
+   * Sessions may have ended without this process being told (another process wrote to SQLite):
+   * every socket's session is read again, a few hundred at a time, and those that ended are closed.
+   */
+  async closeSocketsOfEndedSessions(active: (sids: string[]) => Promise<Set<string>>): Promise<void> {
+    const sockets = [...this.hub.subscribers()];
+    for (let i = 0; i < sockets.length; i += 500) {
+      const chunk = sockets.slice(i, i + 500);
+      const remaining = await active(chunk.map((sub) => sub.user!.sid));
+      for (const sub of chunk) if (!remaining.has(sub.user!.sid)) sub.close(4401, 'Session ended: log in again');
+    }
+  }
+
   /** Closes every socket and stops the heartbeat (on shutdown); queued frames are written before the close frame. */
   closeAll(code: number, reason: string): void {
     clearInterval(this.heartbeat);
