@@ -48,6 +48,8 @@ export function serverEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
     // The bench's own environment passes through, so that e.g. SQLITE_SYNCHRONOUS=NORMAL can be measured.
     ...process.env,
     NODE_ENV: 'production',
+    // The load generator logs in by username, which production refuses unless asked for.
+    AUTH_MODE: process.env.AUTH_MODE ?? 'open',
     HOST: '127.0.0.1',
     PORT: String(port),
     DATA_DIR: dataDir,
