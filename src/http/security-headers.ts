@@ -8,10 +8,15 @@ const PLAIN_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /**
  * The page's own server, its WebSocket included. CSP 3 lets `'self'` match the socket, but browsers
  * that predate that (Safari before 15.4) need it named; a Host that is not a plain host name is not.
+ * Behind a proxy that passes `Host $host` on a non-standard port the Host lacks the port the page
+ * came from: `PUBLIC_URL` names it.
  */
-const ownServer = (req: IncomingMessage) => {
-  const host = req.headers.host;
-  return host !== undefined && PLAIN_HOST.test(host) ? `'self' ws://${host} wss://${host}` : "'self'";
+const ownServer = (publicOrigin: string | null) => {
+  const socketOfPublicOrigin = publicOrigin === null ? '' : ` ${publicOrigin.replace(/^http/, 'ws')}`;
+  return (req: IncomingMessage) => {
+    const host = req.headers.host;
+    return (host !== undefined && PLAIN_HOST.test(host) ? `'self' ws://${host} wss://${host}` : "'self'") + socketOfPublicOrigin;
+  };
 };
 
 /**
@@ -27,7 +32,7 @@ export async function registerSecurityHeaders(app: FastifyInstance): Promise<voi
       directives: {
         defaultSrc: ["'self'"],
         baseUri: ["'none'"],
-        connectSrc: [ownServer],
+        connectSrc: [ownServer(app.config.publicOrigin)],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
         // Swagger UI's logo and its stylesheet's icons are data: urls.

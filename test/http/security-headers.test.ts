@@ -39,6 +39,12 @@ t.test('a Host that is not a plain host name is not put into the policy', async 
   t.same(directives(res.headers['content-security-policy']).get('connect-src'), ["'self'"]);
 });
 
+t.test('behind a proxy that drops the port from Host, PUBLIC_URL names the socket the page uses', async (t) => {
+  const proxied = await startServer(t, { PUBLIC_URL: 'https://chat.example:8443' });
+  const res = await proxied.app.inject({ method: 'GET', url: '/', headers: { host: 'chat.example' } });
+  t.same(directives(res.headers['content-security-policy']).get('connect-src'), ["'self'", 'ws://chat.example', 'wss://chat.example', 'wss://chat.example:8443']);
+});
+
 t.test('the API answers: nosniff and no framing', async (t) => {
   const alice = await login(server, 'headers-alice');
   const res = await get('/v1/me', { authorization: `Bearer ${alice.token}` });
