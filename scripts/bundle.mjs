@@ -14,12 +14,10 @@ const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  // The checkpoint and password hashing threads are started from files beside the code that starts
-  // them (checkpointer.ts, passwords.ts).
-  // admin: the operator's command line (`npm run admin`).
+  // main.js is the server and the operator's commands alike (src/main.ts); the checkpoint and
+  // password hashing threads start from files beside it (src/runtime/files.ts).
   entryPoints: {
     main: 'src/main.ts',
-    admin: 'src/admin/main.ts',
     'checkpoint-worker': 'src/db/checkpoint-worker.ts',
     'hash-worker': 'src/auth/hash-worker.ts',
   },

@@ -1,32 +1,16 @@
-import closeWithGrace from 'close-with-grace';
 import { config as loadDotenv } from 'dotenv';
-import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
-import { MigrationError } from './db/migrate.js';
-import { startupWarnings } from './startup-warnings.js';
 
 // Variables already set in the environment win over .env.
-loadDotenv({ quiet: true });
+const dotenv = loadDotenv({ quiet: true });
+const args = process.argv.slice(2);
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const app = await buildApp(config);
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'shutting down after an error');
-    else app.log.info({ signal }, 'shutting down');
-    await app.close();
-  });
-  // A restart brings every client back at once: Node's default queue of 511 unaccepted
-  // connections overflows, and clients wait for SYN retries (the kernel caps it at somaxconn).
-  await app.listen({ host: config.host, port: config.port, backlog: 4096 });
-  for (const warning of startupWarnings(config)) app.log.warn(warning);
+// One entry point for the server (no arguments, or `serve`) and the operator's commands; each loads
+// only its own code, so that the server's start-up pays for none of the commands.
+if (args.length === 0 || (args.length === 1 && args[0] === 'serve')) {
+  void import('./serve.js').then(({ serve }) => serve(dotenv));
+} else {
+  void import('./admin/cli.js')
+    .then(({ runCli }) => runCli(args))
+    // Exits once what it printed is out: writes to a pipe are asynchronous on some systems (macOS).
+    .then((code) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code))));
 }
-
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof MigrationError) {
-    console.error(err.message);
-  } else {
-    console.error('The server could not start:', err);
-  }
-  process.exit(1);
-});

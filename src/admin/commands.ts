@@ -3,12 +3,7 @@ import { hashPassword } from '../auth/passwords.js';
 import { Sessions } from '../auth/sessions.js';
 import type { Db } from '../db/database.js';
 import { userQueries } from '../users/queries.js';
-
-/** A command's outcome for the operator: what to print, and whether it failed. */
-export interface Outcome {
-  ok: boolean;
-  lines: string[];
-}
+import { failed, type Outcome } from './outcome.js';
 
 /** `count` one-time invite codes, each good until `expiresInSeconds` from now (null: no end). */
 export async function createInvites(db: Db, count: number, expiresInSeconds: number | null, now = new Date()): Promise<Outcome> {
@@ -24,10 +19,10 @@ export async function createInvites(db: Db, count: number, expiresInSeconds: num
  * session of the account ends, so whoever was in without it is out.
  */
 export async function setPassword(db: Db, username: string, password: string): Promise<Outcome> {
-  if (password.length < 8 || password.length > 256) return { ok: false, lines: ['The password must be 8 to 256 characters.'] };
+  if (password.length < 8 || password.length > 256) return failed('The password must be 8 to 256 characters.');
   const users = userQueries(db.kysely);
   const user = await users.byUsername(username);
-  if (!user) return { ok: false, lines: [`No user is called "${username}".`] };
+  if (!user) return failed(`No user is called "${username}".`);
   await users.update(user.id, { password_hash: await hashPassword(password) });
   // Sessions' lifetime does not matter for ending them.
   await new Sessions(db, 0).end(user.id, { allBut: null });

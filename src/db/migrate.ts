@@ -9,24 +9,29 @@ type AnyDb = Kysely<any>;
 
 export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };
 
-/**
- * Brings the schema up to date. A database that has migrations this build does not know was
- * written by a newer version of the server: refuse it rather than run against a schema we cannot read.
- */
+/** Brings the schema up to date, unless a newer version of the server migrated it (`pendingMigrations`). */
 export async function migrateToLatest(db: AnyDb): Promise<void> {
-  const schema = await currentSchema(db);
-  const migrator = await migratorFor(db);
-  const known = new Set((await migrator.getMigrations()).map((m) => m.name));
-  const applied = await appliedMigrationNames(db, schema);
-  const unknown = applied.filter((name) => !known.has(name));
+  await pendingMigrations(db);
+  const { error } = await (await migratorFor(db)).migrateToLatest();
+  if (error) throw new MigrationError(`Migration failed: ${(error as Error).message ?? String(error)}`);
+}
+
+/**
+ * The migrations this build has that the database lacks. A database that has migrations this build
+ * does not know was written by a newer version of the server: refuse it rather than run against a
+ * schema we cannot read.
+ */
+export async function pendingMigrations(db: AnyDb): Promise<string[]> {
+  const known = Object.keys(await migrationProvider.getMigrations());
+  const applied = await appliedMigrationNames(db, await currentSchema(db));
+  const unknown = applied.filter((name) => !known.includes(name));
   if (unknown.length > 0) {
     throw new MigrationError(
       `The database was migrated by a newer version of this server (unknown migrations: ${unknown.join(', ')}). ` +
         'Upgrade the server, or point DATABASE_URL at another database.',
     );
   }
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw new MigrationError(`Migration failed: ${(error as Error).message ?? String(error)}`);
+  return known.filter((name) => !applied.includes(name));
 }
 
 /**

@@ -117,21 +117,10 @@ export class MessageService {
     });
   }
 
-  /** Keeps a tombstone: the message stays in history with no content. Deleting twice is a no-op. */
+  /** Only the sender deletes a message (see `deleteMessage`). */
   async remove(user: Principal, chatId: number, messageId: number): Promise<void> {
     await this.ownMessage(user, chatId, messageId);
-    await this.writer.write(async (trx, append) => {
-      const { numUpdatedRows } = await trx
-        .updateTable('messages')
-        .set({ content: null, deleted_at: new Date().toISOString() })
-        .where('id', '=', messageId)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      if (numUpdatedRows === 0n) return { result: undefined, deliveries: [] };
-      const seq = await append({ chatId, kind: 'delete', messageId });
-      const event = { type: 'message_deleted', chat_id: chatId, id: messageId } as const;
-      return { result: undefined, deliveries: [{ to: await memberIds(trx, chatId), event, seq }] };
-    });
+    await deleteMessage(this.writer, chatId, messageId);
   }
 
   /**
@@ -206,6 +195,26 @@ export class MessageService {
     if (row.sender_id !== user.id) throw forbidden('NOT_SENDER', 'Only the sender may change or delete a message');
     return row;
   }
+}
+
+/**
+ * Keeps a tombstone: the message stays in history with no content, and every member is told. False
+ * when it was deleted already (deleting twice is a no-op). Whoever asks has been checked: the sender
+ * (the API), or the operator deleting an account (`users delete`).
+ */
+export function deleteMessage(writer: LogWriter, chatId: number, messageId: number): Promise<boolean> {
+  return writer.write(async (trx, append) => {
+    const { numUpdatedRows } = await trx
+      .updateTable('messages')
+      .set({ content: null, deleted_at: new Date().toISOString() })
+      .where('id', '=', messageId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (numUpdatedRows === 0n) return { result: false, deliveries: [] };
+    const seq = await append({ chatId, kind: 'delete', messageId });
+    const event = { type: 'message_deleted', chat_id: chatId, id: messageId } as const;
+    return { result: true, deliveries: [{ to: await memberIds(trx, chatId), event, seq }] };
+  });
 }
 
 function memberIds(trx: Transaction<Database>, chatId: number): Promise<number[]> {

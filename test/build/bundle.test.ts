@@ -83,12 +83,13 @@ t.test('the bundled server starts, serves every part, and stops cleanly', async 
   const levels = child.logs.map((line) => JSON.parse(line).level as number);
   t.ok(levels.length > 0 && levels.every((level) => level < 50), 'no error in the log');
 
-  // The operator's command line, bundled beside the server, on the same database: its password
-  // hashing thread included.
-  const env = { ...process.env, DATA_DIR: data, DATABASE_URL: `sqlite:${data}/chat.db` };
-  const invites = await promisify(execFile)(process.execPath, [path.join(outdir, 'admin.js'), 'invites', 'create', '--count', '2'], { env });
-  t.match(invites.stdout, /^([0-9A-Z]{4}-){3}[0-9A-Z]{4}\n([0-9A-Z]{4}-){3}[0-9A-Z]{4}\n$/, 'admin.js invites create');
-  const setPassword = execFile(process.execPath, [path.join(outdir, 'admin.js'), 'users', 'set-password', 'alice'], { env });
+  // The operator's commands, from the same main.js, on the same database: its password hashing
+  // thread included. A command main.js took for the server would listen, on 127.0.0.1, until the timeout.
+  const env = { ...process.env, DATA_DIR: data, DATABASE_URL: `sqlite:${data}/chat.db`, HOST: '127.0.0.1', PORT: '0' };
+  const main = path.join(outdir, 'main.js');
+  const invites = await promisify(execFile)(process.execPath, [main, 'invites', 'create', '--count', '2'], { env, timeout: 30_000 });
+  t.match(invites.stdout, /^([0-9A-Z]{4}-){3}[0-9A-Z]{4}\n([0-9A-Z]{4}-){3}[0-9A-Z]{4}\n$/, 'main.js invites create');
+  const setPassword = execFile(process.execPath, [main, 'users', 'set-password', 'alice'], { env, timeout: 30_000 });
   setPassword.stdin!.end('a long new password\n');
-  t.equal(await new Promise((resolve) => setPassword.once('exit', resolve)), 0, 'admin.js users set-password');
+  t.equal(await new Promise((resolve) => setPassword.once('exit', resolve)), 0, 'main.js users set-password');
 });
