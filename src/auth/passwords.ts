@@ -2,13 +2,12 @@ import { randomBytes, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../errors.js';
+import { serverFiles } from '../runtime/files.js';
 
 // scrypt with N=2^15, r=8: ~32 MiB and tens of milliseconds per hash, as OWASP suggests.
 const PARAMS = { N: 32768, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
 
-// Beside this file: .ts when run from the sources (tests), .js from dist/.
-const WORKER_URL = new URL(`./hash-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 /**
  * Hashing threads: half the cores (one on two), so that the event loop and the checkpoint thread
  * keep a core however many passwords come in.
@@ -55,7 +54,7 @@ const idle: Thread[] = [];
 let threads = 0;
 
 function startThread(): Thread {
-  const thread: Thread = { worker: new Worker(WORKER_URL), current: null };
+  const thread: Thread = { worker: new Worker(serverFiles.worker('hash-worker')), current: null };
   threads++;
   const settle = (outcome: FromHasher) => {
     const pending = thread.current!;

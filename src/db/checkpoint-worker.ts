@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
+import { serverFiles } from '../runtime/files.js';
 import type { CheckpointerData, FromCheckpointer, ToCheckpointer } from './checkpointer.js';
 
 /**
@@ -7,7 +8,7 @@ import type { CheckpointerData, FromCheckpointer, ToCheckpointer } from './check
  * PASSIVE never waits for (or blocks) the server's writes, and its fsync stops no event loop.
  */
 const { file, intervalMs, restartFrames } = workerData as CheckpointerData;
-const db = new SQLite(file);
+const db = new SQLite(file, serverFiles.sqliteOptions());
 db.pragma('busy_timeout = 5000');
 const report = (message: FromCheckpointer) => parentPort!.postMessage(message);
 let restarting = false;

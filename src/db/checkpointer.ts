@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads';
+import { serverFiles } from '../runtime/files.js';
 
-// Beside this file: .ts when run from the sources (tests), .js from dist/.
-const WORKER_URL = new URL(`./checkpoint-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 const INTERVAL_MS = 200;
 /** 64 MiB of 4 KiB pages: the WAL is started over once it holds this much. */
 const RESTART_FRAMES = 16_384;
@@ -33,7 +32,7 @@ export interface CheckpointerHooks {
  */
 export function startCheckpointer(file: string, { quiesce, onError }: CheckpointerHooks): () => void {
   const data: CheckpointerData = { file, intervalMs: INTERVAL_MS, restartFrames: RESTART_FRAMES };
-  const worker = new Worker(WORKER_URL, { workerData: data });
+  const worker = new Worker(serverFiles.worker('checkpoint-worker'), { workerData: data });
   let stopped = false;
   let finished: (() => void) | null = null;
   const settle = () => {

@@ -2,6 +2,7 @@ import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 import type { SqliteSynchronous } from '../config.js';
+import { serverFiles } from '../runtime/files.js';
 import type { WalSync } from './wal-sync.js';
 
 const STATEMENT_CACHE_SIZE = 500;
@@ -16,7 +17,7 @@ export function openSqlite(file: string, synchronous: SqliteSynchronous, checkpo
   // Every message is in it: readable by its owner only. SQLite gives the -wal and -shm files the
   // database file's mode, so making it first, 0600, covers them too (the umask would give 0644).
   if (file !== ':memory:') restrictMode(file);
-  const db = new SQLite(file);
+  const db = new SQLite(file, serverFiles.sqliteOptions());
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
   db.pragma('foreign_keys = ON');

@@ -2,13 +2,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-
-// Swagger UI's page and scripts, from the installed package: the server's build bundles the
-// plugin's code, so it cannot find them beside itself (its documented `baseDir` and `logo`;
-// `baseDir` also serves those public files at /docs/<file>, besides /docs/static/<file>).
-const uiFiles = path.join(path.dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')), 'static');
+import { serverFiles } from '../runtime/files.js';
 
 const ROUTE_PREFIX = '/docs';
 const STATIC_INDEX = `${ROUTE_PREFIX}/static/index.html`;
@@ -42,6 +37,10 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
       ],
     },
   });
+  // Swagger UI's page and scripts: the plugin's code, bundled, cannot find them beside itself (its
+  // documented `baseDir` and `logo`; `baseDir` also serves those public files at /docs/<file>,
+  // besides /docs/static/<file>).
+  const uiFiles = serverFiles.swaggerUi();
   const logo = { type: 'image/svg+xml', content: await readFile(path.join(uiFiles, 'logo.svg')) };
   await app.register(swaggerUi, { routePrefix: ROUTE_PREFIX, baseDir: uiFiles, logo, uiHooks: { onRequest: redirectStaticIndex } });
 }
