@@ -6,6 +6,7 @@ import * as eventLog from './2026-12-06-004-event-log.js';
 import * as usernameSkeleton from './2026-12-06-005-username-skeleton.js';
 import * as sessions from './2026-12-06-006-sessions.js';
 import * as uploadSweep from './2026-12-06-007-upload-sweep.js';
+import * as deletedUsers from './2026-12-07-008-deleted-users.js';
 
 /**
  * Every migration, by name, in the order they apply. Listed rather than read from this folder at
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-06-005-username-skeleton': usernameSkeleton,
   '2026-12-06-006-sessions': sessions,
   '2026-12-06-007-upload-sweep': uploadSweep,
+  '2026-12-07-008-deleted-users': deletedUsers,
 };

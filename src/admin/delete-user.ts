@@ -44,7 +44,7 @@ export async function deleteUser(db: Db, config: Config, username: string): Prom
   await db.kysely.transaction().execute(async (trx) => {
     await trx
       .updateTable('users')
-      .set({ username: name, username_key: name, username_skeleton: name, display_name: null, bio: null, password_hash: null, last_seen_at: null })
+      .set({ username: name, username_key: name, username_skeleton: name, display_name: null, bio: null, password_hash: null, last_seen_at: null, deleted_at: now })
       .where('id', '=', user.id)
       .execute();
     // The invite stays used; it no longer says by whom.

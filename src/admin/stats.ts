@@ -7,7 +7,6 @@ import type { ChatType } from '../db/schema.js';
 import { databaseFile, describeDatabase } from '../locations.js';
 import { columns, formatBytes, plural } from './format.js';
 import type { Outcome } from './outcome.js';
-import { TOMBSTONE_KEYS } from './tombstone.js';
 
 export interface Stats {
   /** Accounts, deleted ones aside. */
@@ -50,7 +49,7 @@ async function gather(db: Db, config: Config): Promise<Stats> {
     kysely
       .selectFrom('users as u')
       .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('u.username_key', 'not like', TOMBSTONE_KEYS)
+      .where('u.deleted_at', 'is', null)
       .executeTakeFirstOrThrow(),
     kysely
       .selectFrom('chats')

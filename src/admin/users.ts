@@ -1,7 +1,6 @@
 import type { Db } from '../db/database.js';
 import { columns, formatTime } from './format.js';
 import type { Outcome } from './outcome.js';
-import { TOMBSTONE_KEYS } from './tombstone.js';
 
 export interface UserListing {
   id: number;
@@ -32,7 +31,7 @@ export async function listUsers(db: Db, json: boolean, now = new Date()): Promis
         .where('s.expires_at', '>', now.toISOString())
         .as('sessions'),
     ])
-    .where('u.username_key', 'not like', TOMBSTONE_KEYS)
+    .where('u.deleted_at', 'is', null)
     .orderBy('u.id')
     .execute();
   // SQLite answers 0 or 1 and PostgreSQL a boolean; counts are bigints, which PostgreSQL's driver gives as strings.

@@ -85,7 +85,8 @@ export class ChatService {
 
   private async resolve(ref: UserRef) {
     const user = typeof ref === 'number' ? await this.users.byId(ref) : await this.users.byUsername(ref);
-    if (!user) throw userNotFound(ref);
+    // A deleted account stays a member of the chats it was in, but no one starts one with it again.
+    if (!user || user.deleted_at !== null) throw userNotFound(ref);
     return user;
   }
 }

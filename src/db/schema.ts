@@ -17,6 +17,8 @@ export interface UsersTable {
   bio: string | null;
   created_at: string;
   last_seen_at: string | null;
+  /** Set when an operator deleted the account: the row stays for the chats that name it (src/admin/delete-user.ts). */
+  deleted_at: string | null;
 }
 
 export interface ChatsTable {

@@ -65,6 +65,7 @@ export function userQueries(db: Kysely<Database>) {
         .selectFrom('users')
         .selectAll()
         .where(sql<boolean>`username_key like ${pattern} escape '\\'`)
+        .where('deleted_at', 'is', null)
         .orderBy(sql`length(username_key)`)
         .orderBy('username_key')
         .limit(limit)

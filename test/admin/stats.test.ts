@@ -25,7 +25,7 @@ t.test('stats counts what the server holds, and sizes its database, uploads and 
   const tombstone = 'deleted user #99';
   await server.app.db.kysely
     .insertInto('users')
-    .values({ username: tombstone, username_key: tombstone, username_skeleton: tombstone, created_at: new Date().toISOString() })
+    .values({ username: tombstone, username_key: tombstone, username_skeleton: tombstone, created_at: new Date().toISOString(), deleted_at: new Date().toISOString() })
     .execute();
 
   const run = await cli(['stats', '--json'], env);

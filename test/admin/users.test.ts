@@ -85,6 +85,12 @@ for (const postgres of [false, true]) {
     const shindensen = await request(server, 'GET', `/users/${alice.user.id}`, { token: bob.token });
     t.same(shindensen.body, { id: alice.user.id, username: tombstone, display_name: null, bio: null, image_id: null }, 'the compatibility shape holds');
     t.equal((await request(server, 'POST', '/v1/login', { body: { username: tombstone } })).status, 400, 'nobody logs in to the tombstone');
+    t.same((await request(server, 'GET', '/v1/users?username=deleted', { token: bob.token })).body, [], 'nobody finds it');
+    t.same((await request(server, 'GET', '/users?username=deleted', { token: bob.token })).body, [], 'on the shindensen surface either');
+    const initiate = await request(server, 'POST', '/v1/chats/initiate', { token: carol.token, body: { target_id: alice.user.id } });
+    t.match(initiate, { status: 404, body: { code: 'USER_NOT_FOUND' } }, 'nobody starts a chat with it');
+    const add = await request(server, 'POST', `/v1/chats/${group}/members`, { token: bob.token, body: { user_id: alice.user.id } });
+    t.match(add, { status: 404, body: { code: 'USER_NOT_FOUND' } }, 'or adds it to a group');
     const again = await request(server, 'POST', '/v1/register', { body: { username: 'alice', password: 'another password' } });
     t.equal(again.status, 201, 'the name can be taken again');
     t.not(again.body.user.id, alice.user.id);

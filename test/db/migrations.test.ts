@@ -29,6 +29,9 @@ async function upAndDown(t: Test, databaseUrl: string) {
     t.equal(down.error, undefined, `${name} down`);
     t.same(down.results?.map((r) => r.migrationName), [name]);
   };
+  await downTo('2026-12-07-008-deleted-users');
+  const usersColumns = (await ourTables()).find((table) => table.name === 'users')!.columns.map((c) => c.name);
+  t.notOk(usersColumns.includes('deleted_at'), 'the deleted accounts\' marker is gone');
   await downTo('2026-12-06-007-upload-sweep');
   await downTo('2026-12-06-006-sessions');
   t.notOk((await tables()).includes('sessions') || (await tables()).includes('invites'), 'the sessions and invites are gone');

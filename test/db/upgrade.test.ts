@@ -40,6 +40,7 @@ t.test('a data folder of release 0.1.0 upgrades with everything in it, and a new
   const applied = () => old.prepare('select name from kysely_migration order by name').all().map((row) => (row as { name: string }).name);
   const before = applied();
   t.notOk(before.some((name) => !(name in migrations)), 'every migration of 0.1.0 is one of ours');
+  t.notOk(before.includes('2026-12-07-008-deleted-users'), 'and 0.2.0 has one more');
 
   const child = await spawnServer({ ...ENV, HOST: '127.0.0.1', PORT: '0' }, { cwd: dir });
   t.teardown(() => child.process.kill('SIGKILL'));
