@@ -7,7 +7,8 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { migrations } from '../../migrations/index.js';
 import { VERSION } from '../../src/version.js';
-import { spawnServer, TS_LOADER } from '../helpers/child-server.js';
+import { cli } from '../admin/run.js';
+import { spawnServer } from '../helpers/child-server.js';
 import { download } from '../helpers/files.js';
 import { login, request, type TestServer } from '../helpers/server.js';
 
@@ -15,16 +16,7 @@ import { login, request, type TestServer } from '../helpers/server.js';
 // the way back is the backup. Followed here from a data folder that release 0.1.0 made
 // (test/fixtures/release-0.1.0/seed.mjs says how).
 const FIXTURE = fileURLToPath(new URL('../fixtures/release-0.1.0/data', import.meta.url));
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 t.setTimeout(180_000);
-
-function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [`--import=${TS_LOADER}`, MAIN, ...args], { cwd, env: { ...process.env, ...ENV, TS_NODE_TRANSPILE_ONLY: '1' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 // The defaults, relative to the working directory, as a service runs it.
 const ENV = { DATA_DIR: 'data', DATABASE_URL: 'sqlite:data/chat.db', AUTH_MODE: 'open', JWT_SECRET: '' };
@@ -34,7 +26,7 @@ t.test('a data folder of release 0.1.0 upgrades with everything in it, and a new
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   cpSync(FIXTURE, path.join(dir, 'data'), { recursive: true });
 
-  const backup = await cli(['backup', 'before-upgrade.tar.gz'], dir);
+  const backup = await cli(['backup', 'before-upgrade.tar.gz'], ENV, { cwd: dir });
   t.equal(backup.code, 0, `backup: ${backup.stderr}`);
   const old = new Database(path.join(dir, 'data', 'chat.db'), { readonly: true });
   const applied = () => old.prepare('select name from kysely_migration order by name').all().map((row) => (row as { name: string }).name);
@@ -87,11 +79,7 @@ t.test('a data folder of release 0.1.0 upgrades with everything in it, and a new
   const db = new Database(path.join(dir, 'data', 'chat.db'));
   db.prepare('insert into kysely_migration (name, timestamp) values (?, ?)').run('2099-01-01-001-from-the-future', new Date().toISOString());
   db.close();
-  const refused = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    execFile(process.execPath, [`--import=${TS_LOADER}`, MAIN], { cwd: dir, env: { ...process.env, ...ENV, HOST: '127.0.0.1', PORT: '0', TS_NODE_TRANSPILE_ONLY: '1' } }, (err, _stdout, stderr) =>
-      resolve({ code: err ? Number(err.code) : 0, stderr }),
-    );
-  });
+  const refused = await cli([], { ...ENV, HOST: '127.0.0.1', PORT: '0' }, { cwd: dir });
   t.equal(refused.code, 1, 'the server does not start');
   t.match(refused.stderr, /newer version of this server \(unknown migrations: 2099-01-01-001-from-the-future\)/);
 
