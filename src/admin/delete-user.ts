@@ -80,7 +80,9 @@ export async function deleteUser(db: Db, config: Config, username: string): Prom
   ];
   if (uploads.kept > 0) lines.push(`  ${uploads.kept} uploads stay: messages of other people show them.`);
   if (db.dialect === 'sqlite') {
-    lines.push("SQLite: a running server closes the account's sockets once it sees the change; other people's apps show it when they load their chats again.");
+    lines.push(
+      "SQLite: a running server closes the account's sockets within 2 s, but does not tell other people's connected apps of the deletions: they see them in history, or after a restart of the server.",
+    );
   }
   return { ok: true, lines };
 }
