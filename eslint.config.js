@@ -11,6 +11,20 @@ export default tseslint.config(
     },
   },
   {
+    // The web client: modules for browsers (web/client.js runs in Node too, given a WebSocket class).
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window', 'document', 'navigator', 'location', 'history', 'localStorage', 'fetch', 'crypto', 'WebSocket',
+          'Node', 'URL', 'URLSearchParams', 'FormData', 'XMLHttpRequest', 'Notification', 'AudioContext',
+          'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'requestAnimationFrame', 'AbortController',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     // Tests read arbitrary JSON answers; migrations are written against Kysely<any> on purpose.
     files: ['test/**/*.ts', 'migrations/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errors, User } from '../http/schemas.js';
+import { MAX_FILES_PER_MESSAGE } from '../messages/schemas.js';
 import { toUser } from '../users/model.js';
 import { Password, Username } from '../users/schemas.js';
 
@@ -26,11 +27,19 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
             auth_mode: Type.Union([Type.Literal('open'), Type.Literal('password')]),
             registration: Type.Union([Type.Literal('open'), Type.Literal('invite'), Type.Literal('closed')]),
             password_min_length: Type.Integer(),
+            max_upload_bytes: Type.Integer({ description: 'The largest file POST /v1/upload takes (MAX_UPLOAD_BYTES)' }),
+            max_files_per_message: Type.Integer(),
           }),
         },
       },
     },
-    async () => ({ auth_mode: config.authMode, registration: config.registration, password_min_length: 8 }),
+    async () => ({
+      auth_mode: config.authMode,
+      registration: config.registration,
+      password_min_length: 8,
+      max_upload_bytes: config.maxUploadBytes,
+      max_files_per_message: MAX_FILES_PER_MESSAGE,
+    }),
   );
 
   app.post(

@@ -5,7 +5,10 @@ export const Content = Type.String({ minLength: 1, maxLength: 4000 });
 export const ClientId = Type.String({ minLength: 1, maxLength: 64 });
 
 /** Upload ids (`POST /upload`) to attach, in order; each must be the sender's own. */
-export const FileIds = Type.Array(Id, { maxItems: 10, uniqueItems: true });
+/** How many files one message may carry. */
+export const MAX_FILES_PER_MESSAGE = 10;
+
+export const FileIds = Type.Array(Id, { maxItems: MAX_FILES_PER_MESSAGE, uniqueItems: true });
 
 export const SendBody = Type.Object({ content: Content, client_id: Type.Optional(ClientId), files: Type.Optional(FileIds) });
 export const EditBody = Type.Object({ content: Content });

@@ -10,9 +10,19 @@ t.test('GET /v1/server tells a client how to log in and sign up', async (t) => {
   const open = await startServer(t);
   const res = await call(open, 'GET', '/v1/server');
   t.equal(res.status, 200);
-  t.same(res.body, { auth_mode: 'open', registration: 'open', password_min_length: 8 }, 'exactly these keys');
-  const strict = await startServer(t, { AUTH_MODE: 'password', REGISTRATION: 'invite' });
-  t.same((await call(strict, 'GET', '/v1/server')).body, { auth_mode: 'password', registration: 'invite', password_min_length: 8 });
+  t.same(
+    res.body,
+    { auth_mode: 'open', registration: 'open', password_min_length: 8, max_upload_bytes: 10 * 1024 * 1024, max_files_per_message: 10 },
+    'exactly these keys',
+  );
+  const strict = await startServer(t, { AUTH_MODE: 'password', REGISTRATION: 'invite', MAX_UPLOAD_BYTES: '1000' });
+  t.same((await call(strict, 'GET', '/v1/server')).body, {
+    auth_mode: 'password',
+    registration: 'invite',
+    password_min_length: 8,
+    max_upload_bytes: 1000,
+    max_files_per_message: 10,
+  });
 });
 
 t.test('REGISTRATION=closed: no surface makes an account; existing ones log in', async (t) => {
