@@ -1,9 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { ChatRow, ChatType, Database } from '../db/schema.js';
+import { isUniqueViolation } from '../db/unique-violation.js';
 import type { FileQueries } from '../files/queries.js';
 import type { Chat, Member } from '../http/schemas.js';
 import { toMessage } from '../messages/model.js';
+import { roomKey } from '../rooms/queries.js';
 import { toMember, type IsOnline } from '../users/model.js';
+
+/** Viewers whose chat objects one set of queries reads (each is a parameter of two of them). */
+const VIEWERS_PER_QUERY = 5000;
 
 export const directKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
 
@@ -63,7 +68,14 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
     ]);
 
     const membersByChat = new Map<number, typeof members>();
+    // A room's rows are its viewers' own: looked up by viewer, not searched for each (quadratic in a big room).
+    const roomMember = new Map<string, (typeof members)[number]>();
+    const isRoom = new Set(roomIds);
     for (const m of members) {
+      if (isRoom.has(m.chat_id)) {
+        roomMember.set(`${m.chat_id}:${m.id}`, m);
+        continue;
+      }
       const list = membersByChat.get(m.chat_id) ?? [];
       list.push(m);
       membersByChat.set(m.chat_id, list);
@@ -80,7 +92,8 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
         chatRows.map((c) => {
           const all = membersByChat.get(c.id) ?? [];
           const room = c.chat_type === 'room';
-          const chatMembers = room ? all.filter((m) => m.id === viewer) : all;
+          const own = room ? roomMember.get(`${c.id}:${viewer}`) : undefined;
+          const chatMembers = room ? (own ? [own] : []) : all;
           const last = c.last_message_id === null ? undefined : lastById.get(c.last_message_id);
           return {
             id: c.id,
@@ -163,11 +176,17 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
       return row ? (await assemble([row], [userId])).get(userId)![0] : undefined;
     },
 
-    /** The chat as each of `viewers` sees it (their unread counts differ). */
+    /**
+     * The chat as each of `viewers` sees it (their unread counts differ), read for so many viewers
+     * at a time: every member of a big room is a viewer of its rename.
+     */
     async viewsFor(chatId: number, viewers: number[]): Promise<Map<number, Chat>> {
       const row = await db.selectFrom('chats').selectAll().where('id', '=', chatId).executeTakeFirstOrThrow();
-      const views = await assemble([row], viewers);
-      return new Map([...views].map(([viewer, chats]) => [viewer, chats[0]!]));
+      const views = new Map<number, Chat>();
+      for (let start = 0; start < viewers.length; start += VIEWERS_PER_QUERY) {
+        for (const [viewer, chats] of await assemble([row], viewers.slice(start, start + VIEWERS_PER_QUERY))) views.set(viewer, chats[0]!);
+      }
+      return views;
     },
 
     /** The chat's type, or undefined when it does not exist or `userId` is not in it. */
@@ -252,6 +271,25 @@ export function chatQueries(db: Kysely<Database>, isOnline: IsOnline, files: Fil
           .execute();
         return id;
       });
+    },
+
+    /**
+     * Renames a group, or a room with its key; false when another room has the name without regard
+     * to case (the unique key decides, so also when two renames or a create race for it).
+     */
+    async rename(chatId: number, chatType: 'group' | 'room', name: string): Promise<boolean> {
+      try {
+        await db
+          .updateTable('chats')
+          .set(chatType === 'room' ? { name, room_key: roomKey(name) } : { name })
+          .where('id', '=', chatId)
+          .where('chat_type', '=', chatType)
+          .execute();
+        return true;
+      } catch (err) {
+        if (isUniqueViolation(err)) return false;
+        throw err;
+      }
     },
 
     /** False when the user was a member already. */

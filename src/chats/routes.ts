@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { chatNotFound } from '../errors.js';
 import { Chat, ChatIdParams, errors, Id, Member } from '../http/schemas.js';
-import { AddMemberBody, CreateGroupBody, InitiateBody, oneOf } from './schemas.js';
+import { AddMemberBody, CreateGroupBody, InitiateBody, oneOf, RenameBody } from './schemas.js';
 
 const chatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { chatService, chatQueries } = app;
@@ -60,6 +60,20 @@ const chatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['chats'], summary: 'One chat', params: ChatIdParams, response: { 200: Chat, ...errors(400, 401, 404) } },
     },
     async (request) => chatService.get(request.user, request.params.chat_id),
+  );
+
+  app.patch(
+    '/chats/:chat_id',
+    {
+      schema: {
+        tags: ['chats'],
+        summary: 'Rename a group (any member may) or a room (its owner only; unique without regard to case)',
+        params: ChatIdParams,
+        body: RenameBody,
+        response: { 200: Chat, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => chatService.rename(request.user, request.params.chat_id, request.body.name),
   );
 
   app.get(

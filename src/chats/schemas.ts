@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { badRequest } from '../errors.js';
 import { Id } from '../http/schemas.js';
+import { RoomName } from '../rooms/routes.js';
 import { Username } from '../users/schemas.js';
 
 /** A user named by username or by id. */
@@ -17,6 +18,9 @@ export const CreateGroupBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 64 }),
   members: Type.Array(UserRef, { maxItems: 256 }),
 });
+
+/** A group's or a room's new name: as a room's name is made, and trimmed before it is kept. */
+export const RenameBody = Type.Object({ name: RoomName });
 
 export const AddMemberBody = Type.Object(
   { username: Type.Optional(Username), user_id: Type.Optional(Id) },

@@ -2,6 +2,7 @@ import type { Principal } from '../auth/plugin.js';
 import { badRequest, chatNotFound, forbidden, userNotFound } from '../errors.js';
 import type { Chat } from '../http/schemas.js';
 import type { LogWriter } from '../log/writer.js';
+import { roomNameTaken } from '../rooms/service.js';
 import { announceChat } from './announce.js';
 import type { UserQueries } from '../users/queries.js';
 import type { ChatQueries } from './queries.js';
@@ -61,6 +62,24 @@ export class ChatService {
     if (!(await this.chats.addMember(chatId, user.id, new Date().toISOString()))) return chat;
     const views = await this.announce(chatId, await this.chats.memberIds(chatId));
     return views.get(caller.id)!;
+  }
+
+  /**
+   * Any member renames a group; only its owner renames a room, to a name that no other room has
+   * in any case. Every member is told, in a room too: a rename is rare, and everyone shows the
+   * name. The exact current name changes nothing and tells no one.
+   */
+  async rename(caller: Principal, chatId: number, name: string): Promise<Chat> {
+    const chat = await this.get(caller, chatId);
+    if (chat.chat_type === 'direct') throw badRequest('NOT_A_GROUP', 'A direct chat has no name to change');
+    if (chat.chat_type === 'room' && chat.owner_id !== caller.id) throw forbidden('NOT_OWNER', "Only the room's owner can rename it");
+    // The schema let through 1 to 64 characters, not only spaces: trimmed, at least one is left.
+    const newName = name.trim().normalize('NFC');
+    if (newName === chat.name) return chat;
+    if (!(await this.chats.rename(chatId, chat.chat_type, newName))) throw roomNameTaken(newName);
+    const views = await this.announce(chatId, await this.chats.memberIds(chatId));
+    // The caller may have left meanwhile: it is then answered the chat without being told.
+    return views.get(caller.id) ?? (await this.chats.viewsFor(chatId, [caller.id])).get(caller.id)!;
   }
 
   /** A member may leave a group or a room; only the owner removes others. */

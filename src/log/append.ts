@@ -5,6 +5,8 @@ import type { Database, EventKind } from '../db/schema.js';
 // Any constant: the key of the advisory lock that orders log commits on PostgreSQL.
 const LOG_COMMIT_LOCK = 7_340_101;
 
+const RECIPIENTS_PER_INSERT = 1000;
+
 /** The channel on which PostgreSQL commits wake every process's tailer (see `LogTailer`). */
 export const LOG_CHANNEL = 'dm_log';
 
@@ -53,10 +55,13 @@ export async function appendEvent(trx: Transaction<Database>, dialect: DialectNa
     id = drawn.rows[0]!.seq;
     await trx.insertInto('events').values({ id, ...row }).execute();
   }
-  if (event.recipients?.length) {
+  // In inserts of a bounded size: a room's rename is for every member, and one insert of more than
+  // 16,383 rows (two parameters each) would pass SQLite's limit on a statement's (32,766).
+  const recipients = event.recipients ?? [];
+  for (let start = 0; start < recipients.length; start += RECIPIENTS_PER_INSERT) {
     await trx
       .insertInto('event_recipients')
-      .values(event.recipients.map((user_id) => ({ event_id: id, user_id })))
+      .values(recipients.slice(start, start + RECIPIENTS_PER_INSERT).map((user_id) => ({ event_id: id, user_id })))
       .execute();
   }
   return id;

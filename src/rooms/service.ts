@@ -9,6 +9,8 @@ import { parseUuid } from '../rooms-api/model.js';
 import type { RoomListing, RoomListQuery, RoomQueries } from './queries.js';
 
 export const roomNotFound = () => notFound('ROOM_NOT_FOUND', 'Room not found');
+/** A room's name is taken when another room has it in any case (making a room, or renaming one). */
+export const roomNameTaken = (name: string) => conflict('ROOM_NAME_TAKEN', `There is already a room named "${name}"`);
 
 /** Public chats: anyone finds them in the directory and joins them. */
 export class RoomService {
@@ -32,7 +34,7 @@ export class RoomService {
 
   async create(caller: Principal, name: string): Promise<Chat> {
     const room = await this.rooms.create(name.normalize('NFC'), caller.id, new Date().toISOString());
-    if (!room) throw conflict('ROOM_NAME_TAKEN', `There is already a room named "${name}"`);
+    if (!room) throw roomNameTaken(name);
     return this.announceTo(room.id, caller.id);
   }
 

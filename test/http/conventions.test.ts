@@ -17,6 +17,7 @@ const PROTECTED: [string, string, unknown?][] = [
   ['POST', '/v1/chats', { name: 'g', members: [] }],
   ['GET', '/v1/chats'],
   ['GET', '/v1/chats/1'],
+  ['PATCH', '/v1/chats/1', { name: 'g' }],
   ['POST', '/v1/chats/1/members', { user_id: 1 }],
   ['DELETE', '/v1/chats/1/members/1'],
   ['GET', '/v1/chats/1/messages'],
