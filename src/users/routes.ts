@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { badRequest, userNotFound } from '../errors.js';
+import type { UserRow } from '../db/schema.js';
 import { errors, Id, User } from '../http/schemas.js';
 import { toUser } from './model.js';
 import { displayNameProblem } from './names.js';
+import { Me } from './schemas.js';
 
 const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { users } = app;
@@ -17,10 +19,13 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (lookalike && lookalike.id !== callerId) throw invalid("display_name: looks like another user's username");
   }
 
+  /** The caller's own user object: with has_password, which no one else's shows. */
+  const toMe = (row: UserRow): Me => ({ ...toUser(row, app.isOnline), has_password: row.password_hash !== null });
+
   app.get(
     '/me',
-    { schema: { tags: ['users'], summary: 'The caller', response: { 200: User, ...errors(401) } } },
-    async (request) => toUser((await users.byId(request.user.id))!, app.isOnline),
+    { schema: { tags: ['users'], summary: 'The caller, with whether the account has a password', response: { 200: Me, ...errors(401) } } },
+    async (request) => toMe((await users.byId(request.user.id))!),
   );
 
   app.patch(
@@ -33,7 +38,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
           display_name: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
           bio: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
         }),
-        response: { 200: User, ...errors(400, 401) },
+        response: { 200: Me, ...errors(400, 401) },
       },
     },
     async (request) => {
@@ -45,7 +50,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (changes.display_name) await checkDisplayName(changes.display_name, request.user.id);
       const row =
         Object.keys(changes).length > 0 ? await users.update(request.user.id, changes) : await users.byId(request.user.id);
-      return toUser(row!, app.isOnline);
+      return toMe(row!);
     },
   );
 

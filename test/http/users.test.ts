@@ -34,6 +34,25 @@ t.test('PATCH /me sets, keeps and clears the display name and bio', async (t) =>
   t.equal((await call(server, 'GET', '/v1/me', { token: session.token })).body.display_name, 'Shown');
 });
 
+t.test('GET and PATCH /me say whether the account has a password; no other user object does', async (t) => {
+  const session = await login(server, 'claimer');
+  const before = await call(server, 'GET', '/v1/me', { token: session.token });
+  t.equal(before.body.has_password, false, 'a username-only account');
+  t.notOk('has_password' in session.user, "not in the login's user");
+
+  t.equal((await call(server, 'PUT', '/v1/me/password', { token: session.token, body: { password: 'correct horse' } })).status, 204);
+  t.equal((await call(server, 'GET', '/v1/me', { token: session.token })).body.has_password, true, 'once it has one');
+  const patched = await call(server, 'PATCH', '/v1/me', { token: session.token, body: { bio: 'Claimed' } });
+  t.match(patched.body, { bio: 'Claimed', has_password: true }, 'PATCH /me answers with it too');
+
+  const other = await call(server, 'GET', `/v1/users/${session.user.id}`, { token: me.token });
+  t.notOk('has_password' in other.body, 'GET /users/:id does not tell');
+  const found = await call(server, 'GET', '/v1/users?username=claimer', { token: me.token });
+  t.notOk('has_password' in found.body[0], 'nor does the search');
+  const relogin = await login(server, 'claimer', 'correct horse');
+  t.notOk('has_password' in relogin.user, 'nor the login');
+});
+
 t.test('PATCH /me: display name up to 64 characters, bio up to 500', async (t) => {
   const session = await login(server, 'limits');
   const longest = await call(server, 'PATCH', '/v1/me', { token: session.token, body: { display_name: 'd'.repeat(64), bio: 'b'.repeat(500) } });
