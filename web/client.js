@@ -121,7 +121,8 @@ export class ChatClient {
     }
     if (status >= 200 && status < 300) return data;
     const error = new ApiError(status, data);
-    if (status === 401 && this.session && !path.startsWith('/login') && !path.startsWith('/register')) this.endSession('expired');
+    // Not from a login (a wrong password) nor a logout (which ends the session itself, as a logout).
+    if (status === 401 && this.session && !path.startsWith('/login') && !path.startsWith('/register') && !path.startsWith('/logout')) this.endSession('expired');
     throw error;
   }
 
@@ -149,6 +150,8 @@ export class ChatClient {
 
   /** Ends this session on the server (`everywhere`: every session of the account), then here. */
   async logout({ everywhere = false } = {}) {
+    // The socket first: the server closes it with 4401, which would read as an expired session.
+    this.disconnect();
     try {
       await this.request('POST', everywhere ? '/logout/all' : '/logout');
     } finally {
@@ -315,6 +318,8 @@ export class ChatClient {
     if (after !== undefined && after > this.lastId) this.lastId = after;
     this.running = true;
     this.attempt = 0;
+    // Connecting again replaces the socket rather than leaving a second one open.
+    this.drop(1000, 'Reconnecting');
     this.open();
   }
 
@@ -350,8 +355,20 @@ export class ChatClient {
   open() {
     clearTimeout(this.timers.retry);
     if (!this.running || !this.session) return;
+    // A browser that knows it is offline: wait for reconnectNow() (its `online` event) rather than fail.
+    if (globalThis.navigator?.onLine === false) {
+      this.setStatus('offline');
+      return;
+    }
     this.setStatus('connecting');
-    const ws = new this.WebSocket(`${this.baseUrl.replace(/^http/, 'ws')}/v1/ws`);
+    let ws;
+    try {
+      ws = new this.WebSocket(`${this.baseUrl.replace(/^http/, 'ws')}/v1/ws`);
+    } catch {
+      // Refused before any network (a page's Content-Security-Policy, say): try again later.
+      this.scheduleReconnect();
+      return;
+    }
     this.ws = ws;
     ws.onopen = () => {
       // The token goes in the first frame, never in the URL (which proxies log).
