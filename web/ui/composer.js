@@ -3,7 +3,7 @@
 import { $, toast } from './dom.js';
 import { client, state } from './state.js';
 import { renderMessages } from './conversation.js';
-import { captionFor, clearStaged, stagedFiles, stagingBusy } from './attachments.js';
+import { captionFor, clearStaged, stagedFiles, stagingProblem } from './attachments.js';
 import { editLastMessage, editing, finishEdit } from './message-actions.js';
 
 const TYPING_SEND_EVERY_MS = 2500;
@@ -56,8 +56,9 @@ async function onSend(event) {
     await finishEdit({ save: true });
     return;
   }
-  if (stagingBusy()) {
-    toast('Wait for the files to finish uploading, or remove them.');
+  const problem = stagingProblem();
+  if (problem) {
+    toast(problem);
     return;
   }
   const files = stagedFiles();
