@@ -57,6 +57,8 @@ async function start() {
 }
 
 function onStatus({ status, retryInMs }) {
+  // Presence held from before a disconnection is not shown again until the list is fetched anew.
+  if (status !== 'online') state.presenceStale = true;
   const el = $('conn-status');
   el.dataset.state = status;
   if (status === 'offline' && !navigator.onLine) el.textContent = 'Offline: waiting for the network';
@@ -102,10 +104,11 @@ function wire() {
   $('leave-btn').addEventListener('click', leaveRoom);
   $('info-btn').addEventListener('click', openChatInfo);
   $('back-btn').addEventListener('click', () => {
+    const left = state.activeChatId;
     showChat(null);
     renderChatList();
-    const item = document.querySelector('.chat-item[aria-current="true"]') ?? $('user-search');
-    item.focus();
+    // The keyboard's place: the chat just left (not the search field, which on a phone opens the keyboard).
+    document.querySelector(`.chat-item[data-chat-id="${left}"]`)?.focus();
   });
   wireComposer();
   wireAttachments();
@@ -126,6 +129,8 @@ function wire() {
     markRead();
   });
   window.addEventListener('online', () => client.reconnectNow());
+  // Back to a page kept in the back/forward cache, whose socket was closed meanwhile.
+  window.addEventListener('pageshow', (event) => event.persisted && client.reconnectNow());
   // Browsers keep a dead socket open across a network loss for a long while: drop it now.
   window.addEventListener('offline', () => client.reconnect());
   narrow.addEventListener('change', () => markRead());

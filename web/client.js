@@ -336,7 +336,11 @@ export class ChatClient {
    * comes back (browsers: `online`, `visibilitychange`). A socket that is up is left alone.
    */
   reconnectNow() {
-    if (!this.running || this.ws) return;
+    if (!this.running) return;
+    // An open socket is left alone; one still connecting may have started on the network that
+    // just went away and hang there: it is replaced.
+    if (this.ws && this.ws.readyState !== 0) return;
+    this.drop(1000, 'Reconnecting');
     this.attempt = 0;
     this.open();
   }

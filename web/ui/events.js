@@ -7,6 +7,7 @@ import { renderChatList } from './chat-list.js';
 import { markRead, renderChatHeader, renderMessages, renderTyping, showChat } from './conversation.js';
 import { notifyMessage } from './notifications.js';
 import { messageText } from './attachments.js';
+import { chatChanged } from './chat-info.js';
 
 const TYPING_SHOW_MS = 4000;
 
@@ -57,6 +58,8 @@ async function onResumed() {
   } catch {
     // Kept as it is; the next reconnect tries again.
   }
+  // Presence as the server has it now (or, if the list could not be fetched, as live frames tell it from now on).
+  state.presenceStale = false;
   if (state.activeChatId !== null && !state.chats.has(state.activeChatId)) showChat(null);
   renderChatList();
   if (state.activeChatId !== null) {
@@ -141,9 +144,10 @@ export function onChatEvent(chat) {
       forgetChat(chat.id);
       toast(`You are no longer in ${chat.name ?? 'this chat'}.`);
     }
+    chatChanged(chat);
     return;
   }
-  adoptChat(chat);
+  chatChanged(adoptChat(chat));
   renderChatList();
   if (state.activeChatId === chat.id) renderChatHeader();
 }

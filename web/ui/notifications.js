@@ -56,15 +56,33 @@ export function notifyMessage(chat, message) {
   }
 }
 
-/** A short two-note chime made on the spot (no sound file to fetch). */
+/**
+ * A short two-note chime made on the spot (no sound file to fetch). The AudioContext is made at the
+ * first chime, not before: making one can take a few hundred milliseconds on some systems.
+ */
 function ring() {
   const now = Date.now();
   if (now - lastSound < SOUND_GAP_MS) return;
   lastSound = now;
   try {
     audio ??= new AudioContext();
-    // Browsers start audio only after the person has interacted with the page; until then, silence.
-    if (audio.state === 'suspended') audio.resume().catch(() => {});
+  } catch {
+    return; // No audio on this device.
+  }
+  if (audio.state === 'running') {
+    chime();
+    return;
+  }
+  // Browsers start audio only once the person has clicked or typed on the page: until then the
+  // resume waits, and a chime that could not start within a moment is dropped, not played late.
+  audio.resume().then(
+    () => Date.now() - now < 1000 && chime(),
+    () => {},
+  );
+}
+
+function chime() {
+  try {
     const start = audio.currentTime;
     for (const [i, freq] of [880, 1320].entries()) {
       const osc = audio.createOscillator();
@@ -82,11 +100,32 @@ function ring() {
   }
 }
 
-/** Asks the browser for permission: only ever from a click. */
+/** Some browsers (Safari) resume audio only from within a click or a key press: a waiting context is resumed on the next one. */
+function resumeAudio() {
+  if (audio && audio.state !== 'running' && audio.state !== 'closed') audio.resume().catch(() => {});
+}
+
+/** Asks the browser for permission: only ever from a click, and once at a time. */
+let asking = false;
 async function turnOn() {
+  if (asking) return;
   settings.asked = true;
   if (!supported()) return save();
-  const answer = Notification.permission === 'default' ? await Notification.requestPermission() : Notification.permission;
+  // The banner goes at once: a second click while the browser asks must not ask again.
+  $('notify-banner').hidden = true;
+  let answer = Notification.permission;
+  if (answer === 'default') {
+    asking = true;
+    try {
+      // Called before any await: browsers show their prompt only within the click. (Older Safari
+      // answers through a callback and returns nothing: the permission then says it.)
+      answer = (await Notification.requestPermission()) ?? Notification.permission;
+    } catch {
+      answer = 'default';
+    } finally {
+      asking = false;
+    }
+  }
   settings.notify = answer === 'granted';
   save();
 }
@@ -128,5 +167,12 @@ export function wireNotifications() {
     settings.sound = $('sound-toggle').checked;
     save();
   });
+  // The permission may have changed in the browser's site settings since: the dialog says it as it is now.
+  $('settings-btn').addEventListener('click', renderSettings);
+  navigator.permissions
+    ?.query({ name: 'notifications' })
+    .then((status) => status.addEventListener('change', renderSettings))
+    .catch(() => {});
+  for (const type of ['pointerdown', 'keydown']) document.addEventListener(type, resumeAudio, { capture: true, passive: true });
   renderSettings();
 }

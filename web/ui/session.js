@@ -3,6 +3,7 @@
 import { USERNAME_PATTERN } from '../client.js';
 import { $, fillAvatar, toast } from './dom.js';
 import { adoptChat, client, me, state } from './state.js';
+import { renderPasswordBanner } from './settings.js';
 
 const SESSION_KEY = 'dm.session';
 
@@ -10,6 +11,8 @@ const SESSION_KEY = 'dm.session';
 const server = { auth_mode: 'open', registration: 'open', password_min_length: 8, max_upload_bytes: null, max_files_per_message: 10 };
 /** `login` or `signup` (only where accounts come from /register). */
 let mode = 'login';
+/** In open mode, the name the server asked a password for: the field stays while that name does. */
+let passwordAskedFor = null;
 
 /** Called once the page has a session: set by app.js (it opens the chats and the socket). */
 let onStart = async () => {};
@@ -57,16 +60,17 @@ export function showLogin(message = '') {
 /** Shows the form for `next`: the fields this server's policy asks for. */
 function setMode(next) {
   mode = next;
+  passwordAskedFor = null;
   const signup = mode === 'signup';
   const passwordServer = server.auth_mode === 'password';
   $('login-title').textContent = signup ? 'Create an account' : 'Messages';
-  $('login-intro').textContent = signup
-    ? 'Pick a username and a password.'
-    : passwordServer
-      ? 'Log in with your username and password.'
-      : server.registration === 'open'
-        ? 'Log in with a username. A new name creates an account.'
-        : 'Log in with a username.';
+  let intro;
+  if (signup) intro = server.registration === 'invite' ? 'Pick a username and a password, and enter your invite code.' : 'Pick a username and a password.';
+  else if (passwordServer) intro = server.registration === 'closed' ? 'Log in with your username and password. This server takes no new accounts.' : 'Log in with your username and password.';
+  else if (server.registration === 'open') intro = 'Log in with a username. A new name creates an account.';
+  else if (server.registration === 'invite') intro = 'Log in with your username. A new name creates an account with an invite code.';
+  else intro = 'Log in with your username. This server takes no new accounts.';
+  $('login-intro').textContent = intro;
   $('login-password-field').hidden = !(signup || passwordServer);
   $('login-password').autocomplete = signup ? 'new-password' : 'current-password';
   $('login-password-hint').textContent = signup
@@ -102,6 +106,11 @@ export async function onLoginSubmit(event) {
     $('login-password').focus();
     return;
   }
+  if (mode === 'signup' && server.registration === 'invite' && invite === '') {
+    error.textContent = 'This server takes new members by invite: enter the invite code you were given.';
+    $('login-invite').focus();
+    return;
+  }
   const body = { username };
   if (passwordShown && password !== '') body.password = password;
   if (invite !== '') body.invite = invite;
@@ -115,14 +124,27 @@ export async function onLoginSubmit(event) {
     await onStart();
   } catch (err) {
     if (err.code === 'PASSWORD_REQUIRED') {
+      passwordAskedFor = username;
       $('login-password-field').hidden = false;
       $('login-password-hint').hidden = false;
       error.textContent = passwordShown ? 'Enter the password.' : '';
       $('login-password').focus();
     } else if (err.code === 'INVITE_REQUIRED' || err.code === 'INVITE_INVALID') {
       $('login-invite-field').hidden = false;
-      error.textContent = err.code === 'INVITE_REQUIRED' ? 'This name is free, but a new account needs an invite code.' : err.message;
+      if (err.code === 'INVITE_INVALID') error.textContent = 'That invite code is unknown, used or expired. Check it, or ask for a new one.';
+      else if (mode === 'signup') error.textContent = 'This server takes new members by invite: enter the invite code you were given.';
+      else error.textContent = `There is no account called “${username}” yet: a new account needs an invite code.`;
       $('login-invite').focus();
+    } else if (err.code === 'REGISTRATION_CLOSED') {
+      error.textContent = mode === 'signup' ? 'This server takes no new accounts.' : `There is no account called “${username}”, and this server takes no new accounts.`;
+      $('login-username').focus();
+    } else if (err.code === 'USERNAME_TAKEN') {
+      error.textContent = `${err.message}. Pick another, or log in if it is yours.`;
+      $('login-username').select();
+    } else if (err.code === 'VALIDATION_ERROR' && err.body?.field === 'username') {
+      // The server's rules for new names go further than the characters (a letter or digit, no look-alikes).
+      error.textContent = `That name cannot be used: it ${err.message.replace(/^username: /, '')}.`;
+      $('login-username').select();
     } else {
       error.textContent = err.message;
       if (passwordShown && err.code === 'INVALID_CREDENTIALS') $('login-password').select();
@@ -136,7 +158,7 @@ export function wireLogin() {
   $('login-form').addEventListener('submit', onLoginSubmit);
   $('login-username').addEventListener('input', () => {
     // Another name: it may not need a password.
-    if (server.auth_mode === 'open' && mode === 'login') {
+    if (server.auth_mode === 'open' && mode === 'login' && $('login-username').value.trim().normalize('NFC') !== passwordAskedFor) {
       $('login-password-field').hidden = true;
       $('login-password').value = '';
     }
@@ -192,4 +214,6 @@ export function renderMe() {
   const user = me();
   $('me-name').textContent = user.display_name ?? user.username;
   fillAvatar($('me-avatar'), user.display_name ?? user.username);
+  $('me-name').title = user.display_name ? `${user.display_name} (@${user.username})` : user.username;
+  renderPasswordBanner();
 }

@@ -14,6 +14,8 @@ export const state = {
   lastTypingSent: new Map(),
   /** chat id → the highest message id a read marker was sent for */
   readSent: new Map(),
+  /** The socket went down since the chats (and their members' presence) were last fetched. */
+  presenceStale: false,
 };
 
 export const me = () => client.session.user;
@@ -98,5 +100,9 @@ export function memberName(chat, userId, fallback) {
 
 export const memberCount = (n) => (n === 1 ? '1 member' : `${n} members`);
 
-/** Presence is only known while the socket is up: offline, the page cannot tell who is online. */
-export const presenceKnown = () => client.status === 'online';
+/**
+ * Presence is only known while the socket is up: offline, the page cannot tell who is online. After
+ * a disconnection it is known again once the list has been fetched anew (on `resumed`): until then
+ * what the page holds is from before, and presence frames sent meanwhile were missed.
+ */
+export const presenceKnown = () => client.status === 'online' && !state.presenceStale;
