@@ -126,17 +126,23 @@ export class ChatClient {
     throw error;
   }
 
-  /** What the server asks of new accounts: `{auth_mode, registration, password_min_length}`. */
+  /** What the server asks of new accounts and takes in files: `{auth_mode, registration, password_min_length, max_upload_bytes, max_files_per_message}`. */
   serverInfo() {
     return this.request('GET', '/server');
   }
 
-  /** Logs in (in open mode a new name makes the account). `invite`: a code, where the server asks for one. */
+  /**
+   * Logs in (in open mode a new name makes the account). `invite`: a code, where the server asks for one.
+   * @param {{username: string, password?: string, invite?: string}} credentials
+   */
   async login({ username, password, invite }) {
     return this.startSession(await this.request('POST', '/login', { username, password, invite }));
   }
 
-  /** Makes an account with a password. */
+  /**
+   * Makes an account with a password.
+   * @param {{username: string, password: string, invite?: string}} credentials
+   */
   async register({ username, password, invite }) {
     return this.startSession(await this.request('POST', '/register', { username, password, invite }));
   }
@@ -164,6 +170,8 @@ export class ChatClient {
    * file object, whose `id` goes in a send's `files`. `onProgress(sent, total)` is called as it goes
    * (in browsers, which report upload progress; in Node once, at the end). `signal`: an AbortSignal
    * that cancels it (rejects with an ApiError of code ABORTED).
+   * @param {Blob} file
+   * @param {{filename?: string, onProgress?: (sent: number, total: number) => void, signal?: AbortSignal}} [options]
    */
   async upload(file, { filename = file.name ?? 'file', onProgress, signal } = {}) {
     const form = new FormData();
@@ -208,6 +216,9 @@ export class ChatClient {
    * echo comes back: it is stored once whatever happens to the socket or the server meanwhile.
    * Returns the outbox entry: `{client_id, chat_id, content, files, timestamp, status}` with status
    * `pending` or, once the server refused it for good, `failed` (with `error`, `code`).
+   * @param {number} chatId
+   * @param {string} content
+   * @param {{files?: Array<number | {id: number}>}} [options] uploads (their ids, or the objects upload() gave)
    */
   send(chatId, content, { files = [] } = {}) {
     const entry = {
