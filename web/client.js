@@ -22,6 +22,8 @@ export const USERNAME_PATTERN = /^[\p{L}\p{M}\p{N}_.-]{1,32}$/u;
 const TRANSIENT = new Set(['SHUTTING_DOWN', 'STORE_UNAVAILABLE', 'RATE_LIMITED', 'NOT_IDENTIFIED']);
 
 const PING_EVERY_MS = 25_000;
+/** How long reconnectNow() lets a handshake run before it replaces the socket. */
+const CONNECTING_PATIENCE_MS = 3_000;
 const PONG_TIMEOUT_MS = 10_000;
 const MAX_BACKOFF_MS = 15_000;
 
@@ -60,8 +62,20 @@ export class ChatClient {
     this.lastId = 0;
     /** The highest message id the socket delivered: a message at or below it was delivered already. */
     this.deliveredId = 0;
-    /** `offline`, `connecting` or `online` (READY received, replay asked for). */
+    /** `offline`, `connecting` or `online` (READY received). */
     this.status = 'offline';
+    /**
+     * True from the moment a socket opens until its `resumed` frame: the messages emitted meanwhile
+     * may be replayed ones (missed while away), which an app does not ring or notify for.
+     */
+    this.replaying = false;
+    /** During a replay: `deliveredId` when the socket opened, and the ids this socket delivered. */
+    this.replayFloor = 0;
+    this.replaySeen = new Set();
+    /** When the current socket started connecting (Date.now()). */
+    this.connectingSince = 0;
+    /** Whether the current socket's IDENTIFY has gone (sends may follow it, READY or not). */
+    this.identified = false;
     this.listeners = new Map();
     this.outbox = [];
     this.ws = null;
@@ -100,19 +114,28 @@ export class ChatClient {
 
   /** Calls the native API: `path` is what follows /v1. Resolves to the parsed answer (null for 204). */
   async request(method, path, body) {
+    // The answer belongs to this session: if another has begun meanwhile, it must not touch it.
+    const session = this.session;
     const headers = {};
-    if (this.session) headers.authorization = `Bearer ${this.session.token}`;
+    if (session) headers.authorization = `Bearer ${session.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res;
+    let text;
     try {
       res = await fetch(`${this.baseUrl}/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      text = await res.text();
     } catch {
+      if (this.session !== session) throw sessionChanged();
       throw new ApiError(0, { error: 'The server cannot be reached', code: 'NETWORK_ERROR' });
     }
-    return this.answer(res.status, await res.text(), path);
+    return this.answer(res.status, text, path, session);
   }
 
-  answer(status, text, path) {
+  /** An answer to a call made under `session`: refused if the session changed since (SESSION_CHANGED). */
+  answer(status, text, path, session) {
+    // A late answer of a session that is over (logged out, another login) is not this session's:
+    // above all, a 401 of the old token must not end the new session.
+    if (this.session !== session) throw sessionChanged();
     let data = null;
     try {
       data = text === '' ? null : JSON.parse(text);
@@ -158,10 +181,14 @@ export class ChatClient {
   async logout({ everywhere = false } = {}) {
     // The socket first: the server closes it with 4401, which would read as an expired session.
     this.disconnect();
+    const session = this.session;
     try {
       await this.request('POST', everywhere ? '/logout/all' : '/logout');
     } finally {
-      this.endSession('logout');
+      if (this.session === session) this.endSession('logout');
+      // Another session began meanwhile (a login while the logout was on its way): it stays; only
+      // the unsent messages of the one logged out are forgotten, as a logout does.
+      else if (session && this.session?.user.id !== session.user.id) this.storage.removeItem(`dm.outbox.${session.user.id}`);
     }
   }
 
@@ -177,7 +204,8 @@ export class ChatClient {
     const form = new FormData();
     form.append('file', file, filename);
     const url = `${this.baseUrl}/v1/upload`;
-    const token = this.session?.token;
+    const session = this.session;
+    const token = session?.token;
     if (globalThis.XMLHttpRequest) {
       const { status, text } = await new Promise((resolve, reject) => {
         const xhr = new XMLHttpRequest();
@@ -187,24 +215,28 @@ export class ChatClient {
         xhr.addEventListener('load', () => resolve({ status: xhr.status, text: xhr.responseText }));
         // The server closes the connection on an upload it refuses unread (too large, over quota):
         // a browser then reports an error with no answer.
-        xhr.addEventListener('error', () => reject(new ApiError(0, { error: 'The upload was refused or the server cannot be reached', code: 'NETWORK_ERROR' })));
+        xhr.addEventListener('error', () =>
+          reject(this.session !== session ? sessionChanged() : new ApiError(0, { error: 'The upload was refused or the server cannot be reached', code: 'NETWORK_ERROR' })),
+        );
         xhr.addEventListener('abort', () => reject(aborted()));
         if (signal?.aborted) return reject(aborted());
         signal?.addEventListener('abort', () => xhr.abort(), { once: true });
         xhr.send(form);
       });
-      return this.answer(status, text, '/upload');
+      return this.answer(status, text, '/upload', session);
     }
     let res;
+    let text;
     try {
       res = await fetch(url, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {}, body: form, signal });
+      text = await res.text();
     } catch {
       if (signal?.aborted) throw aborted();
+      if (this.session !== session) throw sessionChanged();
       throw new ApiError(0, { error: 'The upload was refused or the server cannot be reached', code: 'NETWORK_ERROR' });
     }
-    const text = await res.text();
     onProgress?.(file.size, file.size);
-    return this.answer(res.status, text, '/upload');
+    return this.answer(res.status, text, '/upload', session);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -251,16 +283,21 @@ export class ChatClient {
     this.transmit(entry);
   }
 
-  /** Gives up on an unsent message. */
+  /** Gives up on an unsent message (emits `outbox`). */
   discard(clientId) {
+    const before = this.outbox.length;
     this.outbox = this.outbox.filter((e) => e.client_id !== clientId);
+    if (this.outbox.length === before) return;
     this.saveOutbox();
+    this.emit('outbox', this.pending());
   }
 
   transmit(entry) {
     const frame = { chat_id: entry.chat_id, content: entry.content, client_id: entry.client_id };
     if (entry.files.length > 0) frame.files = entry.files;
-    this.sendFrame(frame);
+    // Sends go out as soon as IDENTIFY has (the server handles frames in order, behind it), not
+    // only once READY is in: the outbox sends them again on the next connect anyway.
+    this.sendFrame(frame, { beforeReady: true });
     this.emit('outbox', this.pending());
   }
 
@@ -284,7 +321,12 @@ export class ChatClient {
     else this.storage.setItem(this.outboxKey(), JSON.stringify(this.outbox));
   }
 
-  /** An echo (live or replayed) takes its message out of the outbox. */
+  /**
+   * Takes the message's entry out of the outbox, if it is this user's and carries the `client_id`
+   * of one (emits `outbox` then). Echoes (live or replayed) are settled by the client itself; an app
+   * calls it for the user's messages it finds in a history page (after a reload, the outbox may hold
+   * a message the server stored before its echo could arrive).
+   */
   settle(message) {
     if (message.sender_id !== this.session?.user.id || !message.client_id) return;
     const before = this.outbox.length;
@@ -309,9 +351,13 @@ export class ChatClient {
     await this.request('POST', `/chats/${chatId}/read`, { message_id: messageId });
   }
 
-  /** Sends a frame if the socket is ready; false otherwise. */
-  sendFrame(frame) {
-    if (this.status !== 'online' || !this.ws || this.ws.readyState !== 1) return false;
+  /**
+   * Sends a frame if the socket is online (READY received), or, with `beforeReady`, once its
+   * IDENTIFY has gone; false otherwise.
+   */
+  sendFrame(frame, { beforeReady = false } = {}) {
+    if (!this.ws || this.ws.readyState !== 1) return false;
+    if (this.status !== 'online' && !(beforeReady && this.identified)) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
   }
@@ -349,8 +395,10 @@ export class ChatClient {
   reconnectNow() {
     if (!this.running) return;
     // An open socket is left alone; one still connecting may have started on the network that
-    // just went away and hang there: it is replaced.
+    // just went away and hang there: it is replaced, but only after 3 s (on a slow link, an app
+    // brought back every couple of seconds would otherwise start its handshake over forever).
     if (this.ws && this.ws.readyState !== 0) return;
+    if (this.ws && Date.now() - this.connectingSince <= CONNECTING_PATIENCE_MS) return;
     this.drop(1000, 'Reconnecting');
     this.attempt = 0;
     this.open();
@@ -376,6 +424,7 @@ export class ChatClient {
       return;
     }
     this.setStatus('connecting');
+    this.connectingSince = Date.now();
     let ws;
     try {
       ws = new this.WebSocket(`${this.baseUrl.replace(/^http/, 'ws')}/v1/ws`);
@@ -386,8 +435,20 @@ export class ChatClient {
     }
     this.ws = ws;
     ws.onopen = () => {
-      // The token goes in the first frame, never in the URL (which proxies log).
-      if (this.ws === ws) ws.send(JSON.stringify({ op: 'IDENTIFY', d: { token: this.session.token } }));
+      if (this.ws !== ws) return;
+      // Until this socket's `resumed`, messages may come replayed, and live ones may come before
+      // them (if the server stopped holding live frames before the resume reached it).
+      this.replaying = true;
+      this.replayFloor = this.deliveredId;
+      this.replaySeen = new Set();
+      // The token goes in the first frame, never in the URL (which proxies log). Right behind it,
+      // without waiting for READY, the resume: the server holds live frames for a moment after
+      // IDENTIFY, until the resume comes, so that the replay arrives before anything newer. Then
+      // every unconfirmed send again (same client_id).
+      ws.send(JSON.stringify({ op: 'IDENTIFY', d: { token: this.session.token } }));
+      this.identified = true;
+      ws.send(JSON.stringify({ type: 'resume', after: this.lastId }));
+      for (const entry of this.outbox) if (entry.status === 'pending') this.transmit(entry);
     };
     ws.onmessage = (event) => {
       if (this.ws !== ws) return;
@@ -402,7 +463,7 @@ export class ChatClient {
     ws.onclose = (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      this.stopHeartbeat();
+      this.socketGone();
       if (event.code === 4401) {
         this.endSession('expired');
         return;
@@ -420,12 +481,24 @@ export class ChatClient {
     const ws = this.ws;
     if (!ws) return;
     this.ws = null;
-    this.stopHeartbeat();
+    this.socketGone();
     try {
       ws.close(code, reason);
     } catch {
       // Closing a socket that never opened throws in some implementations.
     }
+  }
+
+  /** What belonged to the socket that is gone. */
+  socketGone() {
+    this.identified = false;
+    this.endReplay();
+    this.stopHeartbeat();
+  }
+
+  endReplay() {
+    this.replaying = false;
+    this.replaySeen = new Set();
   }
 
   scheduleReconnect() {
@@ -462,22 +535,27 @@ export class ChatClient {
 
   onFrame(frame) {
     if (frame.op === 'READY') {
+      // The resume and the outbox went right after IDENTIFY.
       this.attempt = 0;
       this.setStatus('online');
       this.startHeartbeat();
-      // First the replay of what was missed, then every unconfirmed send again (same client_id).
-      this.sendFrame({ type: 'resume', after: this.lastId });
-      for (const entry of this.outbox) if (entry.status === 'pending') this.transmit(entry);
       return;
     }
     switch (frame.type) {
       case 'message': {
         const { type: _type, ...message } = frame;
         this.settle(message);
-        // Ids only grow on a socket and a resume starts after the highest: a lower one is a repeat
-        // (the echo of a send made again).
-        if (message.id <= this.deliveredId) return;
-        this.deliveredId = message.id;
+        if (this.replaying) {
+          // Live frames may have come before the replay, which is then below them: a repeat is
+          // what was delivered before this socket opened, or by this socket already.
+          if (message.id <= this.replayFloor || this.replaySeen.has(message.id)) return;
+          this.replaySeen.add(message.id);
+        } else if (message.id <= this.deliveredId) {
+          // Ids only grow on a socket after the replay, which starts after the highest: a lower
+          // one is a repeat (the echo of a send made again).
+          return;
+        }
+        if (message.id > this.deliveredId) this.deliveredId = message.id;
         if (message.id > this.lastId) this.lastId = message.id;
         this.emit('message', message);
         return;
@@ -485,6 +563,7 @@ export class ChatClient {
       case 'resumed':
         if (frame.last_id > this.lastId) this.lastId = frame.last_id;
         if (frame.last_id > this.deliveredId) this.deliveredId = frame.last_id;
+        this.endReplay();
         this.emit('resumed', { last_id: frame.last_id, complete: frame.complete });
         return;
       case 'pong':
@@ -543,6 +622,7 @@ export class ChatClient {
 }
 
 const aborted = () => new ApiError(0, { error: 'The upload was cancelled', code: 'ABORTED' });
+const sessionChanged = () => new ApiError(0, { error: 'The session changed while this request was under way', code: 'SESSION_CHANGED' });
 
 function memoryStorage() {
   const map = new Map();

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { PNG } from '../helpers/files.js';
 import { pair, startServer } from '../helpers/server.js';
-import { connected, newClient, record, waitFor } from './helpers.js';
+import { connected, holdFetch, logIn, newClient, record, waitFor } from './helpers.js';
 
 // Uploading from Node with web/client.js (fetch and FormData: Node has no XMLHttpRequest).
 
@@ -48,4 +48,19 @@ t.test('upload refusals are ApiErrors', async (t) => {
   t.match(cancelled, { name: 'ApiError', status: 0, code: 'ABORTED' }, 'an aborted upload');
   const anonymous = newClient(t, server);
   t.match(await anonymous.upload(new Blob([PNG]), { filename: 'dot.png' }).catch((e: unknown) => e), { status: 401, code: 'UNAUTHORIZED' });
+});
+
+t.test('an upload answered after the session changed: SESSION_CHANGED, the new session is kept', async (t) => {
+  const server = await startServer(t);
+  const client = newClient(t, server);
+  await logIn(client, 'alice');
+  const ended = record(client, 'session_ended');
+  const slow = holdFetch(t, (url) => url.endsWith('/v1/upload'));
+  const upload = client.upload(new Blob([PNG]), { filename: 'dot.png' }).catch((e: unknown) => e);
+  await client.logout(); // Alice's token is no more: the upload is answered 401
+  const bob = await logIn(client, 'bob');
+  slow.release();
+  t.match(await upload, { name: 'ApiError', status: 0, code: 'SESSION_CHANGED' });
+  t.equal(client.session, bob, 'Bob is still logged in');
+  t.same(ended, [{ reason: 'logout' }], 'only the logout ended a session');
 });

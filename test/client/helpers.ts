@@ -15,11 +15,11 @@ interface Target {
 export function newClient(
   t: Teardown,
   server: Target,
-  options: { session?: Session | null; storage?: Storage } = {},
+  options: { session?: Session | null; storage?: Storage; WebSocket?: unknown } = {},
 ): Client {
   const client = new ChatClient({
     baseUrl: server.url,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    WebSocket: (options.WebSocket ?? WebSocket) as unknown as typeof globalThis.WebSocket,
     storage: options.storage,
     session: options.session ?? undefined,
   });
@@ -105,4 +105,25 @@ export function cutOff(client: Client): void {
 /** Ids in strictly increasing order, each once. */
 export function increasing(ids: number[]): boolean {
   return ids.every((id, i) => i === 0 || id > ids[i - 1]!);
+}
+
+/**
+ * Holds the next `fetch` whose URL `matches` (the client's REST calls and uploads in Node) until
+ * `release()`: the request leaves only then, as on a slow network. `started` tells whether it was
+ * made yet. The global fetch comes back when the test ends.
+ */
+export function holdFetch(t: Teardown, matches: (url: string, method: string) => boolean): { release: () => void; started: () => boolean } {
+  const real = globalThis.fetch;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let held = false;
+  globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
+    if (!held && matches(String(input instanceof Request ? input.url : input), init?.method ?? 'GET')) {
+      held = true;
+      await gate;
+    }
+    return real(input, init);
+  };
+  t.teardown(() => void (globalThis.fetch = real));
+  return { release, started: () => held };
 }

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ApiError } from '../../web/client.js';
 import { startServer } from '../helpers/server.js';
-import { connected, logIn, mapStorage, newClient, record, waitFor } from './helpers.js';
+import { connected, holdFetch, logIn, mapStorage, newClient, record, waitFor } from './helpers.js';
 
 // web/client.js over REST: logging in, the server's rules, errors, and the end of a session.
 
@@ -134,4 +134,48 @@ t.test('logout with a session already ended elsewhere: still a logout, the saved
   t.same(ended, [{ reason: 'logout' }]);
   t.equal(client.session, null);
   t.equal(storage.map.size, 0, 'what the person chose to leave is not sent at their next login');
+});
+
+t.test('an answer that arrives after the session changed: SESSION_CHANGED, and the new session is left alone', async (t) => {
+  const server = await startServer(t);
+  const storage = mapStorage();
+  const client = newClient(t, server, { storage });
+  const alice = await logIn(client, 'alice');
+  const ended = record(client, 'session_ended');
+  const changed = { name: 'ApiError', status: 0, code: 'SESSION_CHANGED', message: 'The session changed while this request was under way' };
+
+  // A 200 of the old session: a login as someone else while it was on its way.
+  let slow = holdFetch(t, (url) => url.endsWith('/v1/me'));
+  const me = client.request('GET', '/me').catch((e: unknown) => e);
+  t.ok(slow.started());
+  const bob = await logIn(client, 'bob');
+  slow.release();
+  t.match(await me, changed, 'Alice\'s answer does not reach Bob\'s session');
+
+  // A 401 of the old token (logged out, then a login as someone else) ends nothing.
+  slow = holdFetch(t, (url) => url.endsWith('/v1/me'));
+  const late = client.request('GET', '/me').catch((e: unknown) => e);
+  await client.logout();
+  t.same(ended, [{ reason: 'logout' }]);
+  const carol = await logIn(client, 'carol');
+  client.send(1, 'Carol\'s unsent message');
+  slow.release();
+  t.match(await late, changed, 'the late 401 is SESSION_CHANGED');
+  t.same(ended, [{ reason: 'logout' }], 'no session_ended for it');
+  t.equal(client.session, carol, 'Carol is still logged in');
+  t.equal(client.pending().length, 1, 'with her outbox');
+  t.match((await client.request('GET', '/me')), { id: carol.user.id }, 'and her requests work');
+
+  // A logout whose answer comes after a login as someone else does not log that one out.
+  slow = holdFetch(t, (url) => url.endsWith('/v1/logout'));
+  const logout = client.logout().catch((e: unknown) => e);
+  const dave = await logIn(client, 'dave');
+  client.send(1, 'Dave\'s unsent message');
+  slow.release();
+  t.match(await logout, changed);
+  t.equal(client.session, dave, 'Dave is still logged in');
+  t.same(ended, [{ reason: 'logout' }], 'no session_ended');
+  t.ok(storage.getItem(`dm.outbox.${dave.user.id}`), 'Dave\'s saved outbox is kept');
+  t.equal(storage.getItem(`dm.outbox.${carol.user.id}`), null, 'Carol, who chose to log out, has hers forgotten');
+  t.not(alice.user.id, bob.user.id);
 });

@@ -199,7 +199,9 @@ t.test('a send refused for good fails with its code; retry, discard', async (t) 
   const outboxes = record(a, 'outbox');
   a.discard(entry.client_id);
   t.same(a.pending(), []);
-  t.same(outboxes, [], 'discard emits no outbox event');
+  t.same(outboxes, [[]], 'discard emits outbox, so that a page showing the outbox drops the entry');
+  a.discard(entry.client_id);
+  t.same(outboxes, [[]], 'discarding what is not there changes nothing, emits nothing');
   t.equal(storage.getItem(`dm.outbox.${alice.user.id}`), null, 'removed from storage');
   a.retry('no-such-id');
   t.same(a.pending(), [], 'retry of an unknown id does nothing');
@@ -271,4 +273,40 @@ t.test('reconnect(): drops the socket and comes back by itself after the backoff
   const none = record(a, 'status');
   a.reconnect();
   t.same(none, [], 'nothing after disconnect()');
+});
+
+t.test('settle(message): a message found in a history page takes its entry out of the outbox', async (t) => {
+  const server = await startServer(t);
+  const { alice, bob, chatId } = await pair(server);
+  const storage = mapStorage();
+  const key = `dm.outbox.${alice.user.id}`;
+  // The page wrote a message, the server stored it, and the page was closed before the echo came.
+  const entry = newClient(t, server, { session: alice, storage }).send(chatId, 'stored, echo lost');
+  const other = newClient(t, server, { session: alice, storage }).send(chatId, 'not stored');
+  await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: alice.token, body: { content: entry.content, client_id: entry.client_id } });
+  // Bob's message with the same client_id (a key is the pair sender, client_id) is not Alice's.
+  await request(server, 'POST', `/v1/chats/${chatId}/messages`, { token: bob.token, body: { content: 'Bob', client_id: other.client_id } });
+
+  const a = newClient(t, server, { session: alice, storage });
+  t.same(a.pending().map((e) => e.client_id), [entry.client_id, other.client_id], 'both restored');
+  const outboxes = record(a, 'outbox');
+  const page = await a.request('GET', `/chats/${chatId}/messages`);
+  for (const message of page) a.settle(message);
+  t.same(a.pending().map((e) => e.client_id), [other.client_id], 'only Alice\'s stored message is settled');
+  t.same(outboxes, [a.pending()], 'an outbox event');
+  t.same(JSON.parse(storage.map.get(key)!).map((e: any) => e.client_id), [other.client_id], 'saved');
+  a.settle(page[0]);
+  a.settle({ ...page[0], client_id: null });
+  t.equal(outboxes.length, 1, 'settling again, or a message without client_id, changes nothing');
+
+  const b = newClient(t, server, { session: bob });
+  await connected(b);
+  await connected(a);
+  await waitFor(() => a.pending().length === 0, 'the other entry\'s echo');
+  await flush(a, b, chatId);
+  t.same(
+    (await history(server, bob.token, chatId)).map((m) => m.content),
+    ['stored, echo lost', 'Bob', 'not stored', 'flush'],
+    'the settled message was not sent again',
+  );
 });
