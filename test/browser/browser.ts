@@ -1,8 +1,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
 import type { TAP } from 'tap';
 import type { Teardown } from '../helpers/server.js';
+
+// Run in the page by page.evaluate: the browser's own, which the Node-side type check does not know.
+declare const document: any;
 
 /** Debian's Chromium (`apt-get install -y chromium`); never a browser download. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -92,4 +95,37 @@ export async function waitForTexts(locator: Locator, expected: string[], timeout
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`expected ${JSON.stringify(expected)}, still ${JSON.stringify(actual)}`);
+}
+
+/**
+ * A page in a browser context of its own (desktop-sized unless `context` says otherwise), logged in
+ * as `name`, its errors collected into `errors`; with `chatWith`, that person's chat open.
+ */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  name: string,
+  errors: string[],
+  { chatWith, context: contextOptions = {} }: { chatWith?: string; context?: BrowserContextOptions } = {},
+): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, ...contextOptions });
+  // Generous: these machines are shared and busy.
+  context.setDefaultTimeout(20_000);
+  const page = await context.newPage();
+  watchErrors(page, errors, name);
+  await logIn(page, url, name);
+  if (chatWith) {
+    await page.locator('.chat-item', { hasText: chatWith }).click();
+    await page.locator('#chat-title', { hasText: chatWith }).waitFor();
+  }
+  return page;
+}
+
+/** Makes the page believe it was hidden or shown again, as switching tabs does. */
+export async function setVisibility(page: Page, visibility: 'visible' | 'hidden') {
+  await page.evaluate((v) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => v });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => v === 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, visibility);
 }

@@ -1,19 +1,13 @@
 import t from 'tap';
 import type { Browser, Page } from 'playwright-core';
 import { login, request, startServer, type TestServer } from '../helpers/server.js';
-import { launch, logIn, online, waitForTexts, watchErrors, withChromium } from './browser.js';
+import { launch, online, openPage, waitForTexts, withChromium } from './browser.js';
 
 // A group's and a room's details in the web client: renaming, the members, adding, removing and
 // leaving, each seen live on the other members' pages.
 
-async function open(browser: Browser, server: TestServer, username: string, errors: string[], viewport = { width: 1100, height: 760 }): Promise<Page> {
-  const context = await browser.newContext({ viewport });
-  context.setDefaultTimeout(10_000);
-  const page = await context.newPage();
-  watchErrors(page, errors, username);
-  await logIn(page, server.url, username);
-  return page;
-}
+const open = (browser: Browser, server: TestServer, username: string, errors: string[], viewport = { width: 1100, height: 760 }) =>
+  openPage(browser, server.url, username, errors, { context: { viewport } });
 
 const chatItem = (page: Page, name: string) => page.locator('.chat-item', { has: page.locator('.chat-item-title', { hasText: new RegExp(`^${name}$`) }) });
 

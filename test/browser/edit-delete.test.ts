@@ -1,7 +1,7 @@
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import t from 'tap';
-import { pair, startServer, type TestServer } from '../helpers/server.js';
-import { launch, logIn, message, watchErrors, withChromium } from './browser.js';
+import { pair, startServer } from '../helpers/server.js';
+import { launch, message, openPage, withChromium } from './browser.js';
 
 // Run in the page by page.evaluate: the browser's own, which the Node-side type check does not know.
 declare const document: any, getComputedStyle: any;
@@ -13,17 +13,6 @@ const composer = (page: Page) => page.getByLabel('Message', { exact: true });
 const menu = (page: Page) => page.locator('#message-menu');
 const opacity = (locator: Locator) => locator.evaluate((el) => getComputedStyle(el).opacity);
 const focusedId = (page: Page) => page.evaluate(() => document.activeElement?.id ?? '');
-
-async function open(browser: Browser, server: TestServer, name: string, other: string, errors: string[], options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, ...options });
-  context.setDefaultTimeout(20_000);
-  const page = await context.newPage();
-  watchErrors(page, errors, name);
-  await logIn(page, server.url, name);
-  await page.locator('.chat-item', { hasText: other }).click();
-  await page.locator('#chat-title', { hasText: other }).waitFor();
-  return page;
-}
 
 async function send(page: Page, text: string) {
   await composer(page).fill(text);
@@ -46,8 +35,8 @@ withChromium(t, () => {
     await pair(server);
     const browser = await launch(t);
     const errors: string[] = [];
-    const alice = await open(browser, server, 'alice', 'bob', errors);
-    const bob = await open(browser, server, 'bob', 'alice', errors);
+    const alice = await openPage(browser, server.url, 'alice', errors, { chatWith: 'bob' });
+    const bob = await openPage(browser, server.url, 'bob', errors, { chatWith: 'alice' });
 
     await send(alice, 'Lunch at noon?');
     await send(bob, 'Sure!');
@@ -176,8 +165,11 @@ withChromium(t, () => {
     await pair(server);
     const browser = await launch(t);
     const errors: string[] = [];
-    const bob = await open(browser, server, 'bob', 'alice', errors);
-    const phone = await open(browser, server, 'alice', 'bob', errors, { hasTouch: true, isMobile: true, viewport: { width: 390, height: 780 } });
+    const bob = await openPage(browser, server.url, 'bob', errors, { chatWith: 'alice' });
+    const phone = await openPage(browser, server.url, 'alice', errors, {
+      chatWith: 'bob',
+      context: { hasTouch: true, isMobile: true, viewport: { width: 390, height: 780 } },
+    });
     await send(bob, 'Are you coming?');
     await message(phone, 'Are you coming?').waitFor();
     await send(phone, 'On my way');

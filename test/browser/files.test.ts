@@ -2,7 +2,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import { pair, startServer, type Teardown, type TestServer } from '../helpers/server.js';
-import { launch, logIn, message, watchErrors, withChromium } from './browser.js';
+import { launch, message, openPage, withChromium } from './browser.js';
 
 // Run in the page by page.evaluate: the browser's own, which the Node-side type check does not know.
 declare const document: any, DataTransfer: any, DragEvent: any, ClipboardEvent: any;
@@ -48,21 +48,9 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10
 async function twoPages(t: Teardown, server: TestServer, errors: string[]) {
   const { alice, bob, chatId } = await pair(server);
   const browser = await launch(t);
-  const pages: Page[] = [];
-  for (const [name, other] of [
-    ['alice', 'bob'],
-    ['bob', 'alice'],
-  ] as const) {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-    context.setDefaultTimeout(20_000);
-    const page = await context.newPage();
-    watchErrors(page, errors, name);
-    await logIn(page, server.url, name);
-    await page.locator('.chat-item', { hasText: other }).click();
-    await page.locator('#chat-title', { hasText: other }).waitFor();
-    pages.push(page);
-  }
-  return { alice, bob, chatId, browser, alicePage: pages[0]!, bobPage: pages[1]! };
+  const alicePage = await openPage(browser, server.url, 'alice', errors, { chatWith: 'bob' });
+  const bobPage = await openPage(browser, server.url, 'bob', errors, { chatWith: 'alice' });
+  return { alice, bob, chatId, browser, alicePage, bobPage };
 }
 
 const composer = (page: Page) => page.getByLabel('Message', { exact: true });

@@ -2,10 +2,9 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import { login, request, startServer } from '../helpers/server.js';
-import { launch, logIn, message, online, watchErrors, withChromium } from './browser.js';
+import { launch, logIn, message, online, setVisibility, watchErrors, withChromium } from './browser.js';
 
 // The page's globals, for the functions that run in it (the tests compile without the DOM library).
-declare const document: any;
 declare const window: any;
 declare const sessionStorage: any;
 
@@ -90,13 +89,6 @@ const item = (page: Page, title: string) =>
 /** The page's chime is held back for 2 s after the last one (a replay must not ring for each message). */
 const pastChimeGap = (page: Page) => page.waitForTimeout(2_100);
 
-async function setVisibility(page: Page, visibility: 'visible' | 'hidden') {
-  await page.evaluate((v) => {
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => v });
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => v === 'hidden' });
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, visibility);
-}
 
 withChromium(t, () => {
   t.test('notifications, the chime and the unread count in the title', async (t) => {

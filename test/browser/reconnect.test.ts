@@ -5,12 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { pair, request, startServer, type Teardown, type TestServer } from '../helpers/server.js';
-import { launch, logIn, message, online, watchErrors, withChromium } from './browser.js';
+import { pair, request, startServer, testConfig, type Teardown, type TestServer } from '../helpers/server.js';
+import { launch, logIn, message, online, setVisibility, watchErrors, withChromium } from './browser.js';
 
 // The page's globals, for the functions that run in it (the tests compile without the DOM library).
-declare const document: any;
 declare const localStorage: any;
 
 // The web client keeps its conversation through a server restart, a lost network and a page that
@@ -21,15 +19,7 @@ declare const localStorage: any;
 async function restartableServer(t: Teardown) {
   const dir = mkdtempSync(path.join(tmpdir(), 'dm-restart-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const config = loadConfig({
-    DATABASE_URL: `sqlite:${path.join(dir, 'chat.db')}`,
-    DATA_DIR: dir,
-    JWT_SECRET: 'test-secret-that-is-long-enough-for-production',
-    LOG_LEVEL: 'silent',
-    RATE_LIMIT_AUTH: '0',
-    RATE_LIMIT_API: '0',
-    RATE_LIMIT_SEND: '0',
-  });
+  const config = testConfig(dir);
   let app: FastifyInstance | null = await buildApp(config, { logger: false });
   t.teardown(() => app?.close());
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -82,13 +72,6 @@ async function backoffOfAtLeast(page: Page, seconds: number, timeoutMs = 30_000)
 }
 
 /** The page's document as hidden or visible (a tab in the background, or back in front). */
-async function setVisibility(page: Page, visibility: 'visible' | 'hidden') {
-  await page.evaluate((v) => {
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => v });
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => v === 'hidden' });
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, visibility);
-}
 
 /** Stops the page's timers where they are: a reconnect after this is not the backoff's. */
 async function pauseTimers(page: Page) {

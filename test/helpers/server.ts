@@ -36,8 +36,18 @@ export async function startServer(
   const dir = mkdtempSync(path.join(tmpdir(), 'dm-test-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const databaseUrl = options.postgres ? await postgresSchema(t) : `sqlite:${path.join(dir, 'chat.db')}`;
-  const config = loadConfig({
-    DATABASE_URL: databaseUrl,
+  const config = testConfig(dir, { DATABASE_URL: databaseUrl, ...env });
+  const app = await buildApp(config, { logger: false });
+  t.teardown(() => app.close());
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  return { app, config, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/v1/ws` };
+}
+
+/** A test server's configuration: data in `dir` (SQLite unless `env` names another database), quiet, no rate limits. */
+export function testConfig(dir: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    DATABASE_URL: `sqlite:${path.join(dir, 'chat.db')}`,
     DATA_DIR: dir,
     JWT_SECRET: 'test-secret-that-is-long-enough-for-production',
     LOG_LEVEL: 'silent',
@@ -46,11 +56,6 @@ export async function startServer(
     RATE_LIMIT_SEND: '0',
     ...env,
   });
-  const app = await buildApp(config, { logger: false });
-  t.teardown(() => app.close());
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as { port: number };
-  return { app, config, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/v1/ws` };
 }
 
 export const postgresUrl = process.env.TEST_DATABASE_URL;
