@@ -1,6 +1,7 @@
 // The web client: plain DOM, no framework, no build step; the browser loads these modules as they
 // are. The protocol (log-in, socket, resume, retries) is web/client.js; the page is web/ui/.
 
+import { backoffDelay } from './client.js';
 import { $, toast } from './ui/dom.js';
 import { client, state } from './ui/state.js';
 import {
@@ -42,24 +43,33 @@ async function start() {
       renderMe();
     })
     .catch(() => {});
-  let after = 0;
-  try {
-    const chats = await fetchChats();
-    // The socket resumes after the newest message this list already shows.
-    after = Math.max(0, ...chats.map((c) => c.last_message?.id ?? 0));
-  } catch (err) {
-    if (err.status === 401) return;
-    toast(err.message);
+  const session = client.session;
+  let chats;
+  // The socket resumes after the newest message of this list: without the list it would replay
+  // everything ever written, so the list comes first, however long that takes.
+  for (let attempt = 0; !chats; attempt++) {
+    try {
+      chats = await fetchChats();
+    } catch (err) {
+      if (err.status === 401 || client.session !== session) return;
+      if (attempt === 0) toast(`${err.message}: trying again…`);
+      const wait = backoffDelay(attempt);
+      onStatus({ status: 'offline', retryInMs: wait });
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      if (client.session !== session) return;
+    }
   }
   renderChatList();
   restoreFromUrl();
-  client.connect({ after });
+  client.connect({ after: Math.max(0, ...chats.map((c) => c.last_message?.id ?? 0)) });
 }
 
 function onStatus({ status, retryInMs }) {
   // Presence held from before a disconnection is not shown again until the list is fetched anew.
   if (status !== 'online') state.presenceStale = true;
   const el = $('conn-status');
+  // A status line is announced when the connection's state changes, not at each retry's countdown.
+  el.setAttribute('aria-live', el.dataset.state === status ? 'off' : 'polite');
   el.dataset.state = status;
   if (status === 'offline' && !navigator.onLine) el.textContent = 'Offline: waiting for the network';
   else if (status === 'offline' && retryInMs !== undefined) el.textContent = `Disconnected: retrying in ${Math.ceil(retryInMs / 1000)} s`;
@@ -141,12 +151,15 @@ function wire() {
 
 async function init() {
   wire();
-  await loadServerInfo();
+  const info = loadServerInfo();
   const saved = savedSession();
   if (saved) {
+    // The server's policy matters only to the log-in form: the chats need not wait for it.
     client.startSession(saved);
     start();
   } else {
+    // Not forever: a server that does not answer gets the open-mode form, which asks for more when told.
+    await Promise.race([info, new Promise((resolve) => setTimeout(resolve, 5000))]);
     showLogin();
   }
 }

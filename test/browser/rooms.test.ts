@@ -123,6 +123,8 @@ withChromium(t, () => {
     t.same(ritaSocket.undecodable, []);
     const expected = ['Welcome to the club!', 'Thanks for having me', 'Hello from the API', 'Hello from /api', 'Hello, rita'];
     for (const page of [alice, bob]) {
+      // The last one may still be on its way to bob's page.
+      await waitForTexts(page.locator('#message-list li.msg .text'), expected);
       t.same(await page.locator('#message-list li.msg .text').allTextContents(), expected, 'every message once, in order');
     }
     await bob.screenshot({ path: path.join(dir, 'room-phone-dark.png') });

@@ -2,8 +2,9 @@
 // message is written, and showing a message's files (images inline, others as named links).
 
 import { $, fileSize, h, icon, toast } from './dom.js';
-import { client, state } from './state.js';
+import { client, replaceMessage, state } from './state.js';
 import { serverInfo } from './session.js';
+import { renderMessages } from './conversation.js';
 
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 /** The box an inline image is fitted into (CSS narrows it further on small screens). */
@@ -66,7 +67,7 @@ function imageLoaded(file, img) {
   }
 }
 
-function renderImage(file) {
+function renderImage(file, message) {
   const size = imageSizes.get(file.id);
   const img = h('img', {
     src: file.url,
@@ -75,33 +76,71 @@ function renderImage(file) {
     height: size?.height,
     decoding: 'async',
     onload: (event) => imageLoaded(file, event.currentTarget),
+    // Its url expired while the page stayed open: once, the message again, with a new one.
+    onerror: () => message && expired(file) && fresh(file, message),
   });
   return h(
     'button',
-    { type: 'button', class: 'file-image', 'aria-label': `Open ${file.filename}`, title: file.filename, onclick: () => openImage(file) },
+    { type: 'button', class: 'file-image', 'aria-label': `Open ${file.filename}`, title: file.filename, onclick: () => openImage(file, message) },
     img,
   );
 }
 
-function renderLink(file) {
+function renderLink(file, message) {
+  const download = async (event) => {
+    if (!message || !expired(file)) return;
+    event.preventDefault();
+    const again = await current(file, message);
+    if (again) h('a', { href: again.url, download: again.filename }).click();
+  };
   return h(
     'a',
-    { class: 'file-link', href: file.url, download: file.filename, title: `Download ${file.filename}`, rel: 'noopener' },
+    { class: 'file-link', href: file.url, download: file.filename, title: `Download ${file.filename}`, rel: 'noopener', onclick: download },
     icon('file'),
     h('span', { class: 'file-text' }, h('span', { class: 'file-name', text: file.filename }), h('span', { class: 'file-size', text: fileSize(file.size_bytes) })),
   );
 }
 
-export function renderFiles(files) {
+/** A message's files; `message` (null while unsent) lets an expired url be signed again. */
+export function renderFiles(files, message = null) {
   if (files.length === 0) return null;
   return h(
     'div',
     { class: 'files' },
-    files.map((file) => (IMAGE_TYPES.has(file.mime_type) ? renderImage(file) : renderLink(file))),
+    files.map((file) => (IMAGE_TYPES.has(file.mime_type) ? renderImage(file, message) : renderLink(file, message))),
   );
 }
 
-function openImage(file) {
+/** Whether a file's signed url has expired, or will within a minute (a page may stay open all day). */
+function expired(file) {
+  const expires = Number(new URL(file.url, location.href).searchParams.get('expires'));
+  return expires > 0 && expires * 1000 < Date.now() + 60_000;
+}
+
+/** The file as the server gives it now, from its message fetched again (urls signed anew); null if gone. */
+async function fresh(file, message) {
+  try {
+    const [again] = await client.request('GET', `/chats/${message.chat_id}/messages?after=${message.id - 1}&limit=1`);
+    if (again?.id !== message.id) return null;
+    const chat = state.chats.get(message.chat_id);
+    if (chat) replaceMessage(chat, message.id, () => again);
+    if (state.activeChatId === message.chat_id) renderMessages();
+    return again.files.find((f) => f.id === file.id) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function current(file, message) {
+  if (!message || !expired(file)) return file;
+  const again = await fresh(file, message);
+  if (!again) toast(`${file.filename} is no longer available.`);
+  return again;
+}
+
+async function openImage(original, message) {
+  const file = await current(original, message);
+  if (!file) return;
   const img = $('image-view-img');
   img.src = file.url;
   img.alt = file.filename;

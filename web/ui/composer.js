@@ -36,7 +36,8 @@ function onComposerKey(event) {
   const input = $('composer-input');
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
-    $('composer').requestSubmit();
+    // requestSubmit() came to Safari only in 16: the send button's click does the same.
+    $('send-btn').click();
   } else if (event.key === 'ArrowUp' && input.value === '' && !editing()) {
     // As in most chat apps: Up in an empty composer edits one's last message.
     if (editLastMessage()) event.preventDefault();

@@ -45,22 +45,39 @@ export async function openChat(chatId, { history = true } = {}) {
   renderChatList();
   renderMessages({ stick: 'bottom' });
   if (!narrow.matches || switching) $('composer-input').focus();
-  if (!chat.loaded) {
-    $('history-status').textContent = 'Loading…';
-    try {
-      const page = await client.request('GET', `/chats/${chat.id}/messages?limit=${PAGE_SIZE}`);
-      for (const message of page) insertMessage(chat, message);
-      chat.loaded = true;
-      chat.hasOlder = page.length === PAGE_SIZE;
-    } catch (err) {
-      $('history-status').textContent = err.message;
-      return;
-    }
-    if (state.activeChatId !== chat.id) return;
-    renderMessages({ stick: 'bottom' });
-    fillViewport(chat);
-  }
+  if (!chat.loaded) await loadHistory(chat);
   markRead();
+}
+
+/** The chat's newest page of history (opening it, or again once the server is back). */
+export async function loadHistory(chat) {
+  if (chat.loadingFirst) return;
+  chat.loadingFirst = true;
+  if (state.activeChatId === chat.id) $('history-status').textContent = 'Loading…';
+  try {
+    const page = await client.request('GET', `/chats/${chat.id}/messages?limit=${PAGE_SIZE}`);
+    for (const message of page) take(chat, message);
+    chat.loaded = true;
+    chat.hasOlder = page.length === PAGE_SIZE;
+  } catch (err) {
+    if (state.activeChatId === chat.id) $('history-status').textContent = err.message;
+    return;
+  } finally {
+    chat.loadingFirst = false;
+  }
+  if (state.activeChatId !== chat.id) return;
+  renderMessages({ stick: 'bottom' });
+  markRead();
+  fillViewport(chat);
+}
+
+/**
+ * A message from a page of history. One of mine that the outbox still holds was stored before a
+ * reload cut its echo off: it is sent, so it leaves the outbox rather than show twice.
+ */
+function take(chat, message) {
+  insertMessage(chat, message);
+  if (message.sender_id === me().id && message.client_id) client.settle(message);
 }
 
 /** Loads older pages until the list can scroll (scrolling up then asks for more). */
@@ -80,12 +97,13 @@ export async function loadOlder(chat) {
   try {
     const query = oldest ? `?limit=${PAGE_SIZE}&before=${oldest}` : `?limit=${PAGE_SIZE}`;
     const page = await client.request('GET', `/chats/${chat.id}/messages${query}`);
-    for (const message of page) insertMessage(chat, message);
+    for (const message of page) take(chat, message);
     chat.hasOlder = page.length === PAGE_SIZE;
+    chat.loadingOlder = false;
     if (state.activeChatId === chat.id) renderMessages({ stick: 'keep' });
     return page.length > 0;
   } catch (err) {
-    status.textContent = err.message;
+    if (state.activeChatId === chat.id) status.textContent = err.message;
     return false;
   } finally {
     chat.loadingOlder = false;
@@ -179,7 +197,7 @@ export function renderMessages({ stick = 'auto' } = {}) {
       'div',
       { class: 'bubble' },
       chat.chat_type !== 'direct' && !mine && !grouped ? h('span', { class: 'sender', text: memberName(chat, m.sender_id, m.sender) }) : null,
-      m.deleted_at ? null : renderFiles(m.files ?? []),
+      m.deleted_at ? null : renderFiles(m.files ?? [], unsent ? null : m),
       textOf(m),
       h('span', { class: 'meta' }, meta),
     );
@@ -215,7 +233,17 @@ export function renderMessages({ stick = 'auto' } = {}) {
     );
     previous = m;
   }
+  // Rebuilt on each change: the keyboard stays on the button it was on (a message's menu, Retry).
+  const focused = document.activeElement;
+  const row = focused?.closest?.('#message-list li.msg');
+  const refocus = row && focused.className ? { data: row.dataset.id ?? row.dataset.clientId, className: focused.className.split(' ')[0], text: focused.textContent } : null;
   $('message-list').replaceChildren(...rows);
+  if (refocus) {
+    const again = [...$('message-list').querySelectorAll(`li.msg .${refocus.className}`)].find(
+      (el) => (el.closest('li.msg').dataset.id ?? el.closest('li.msg').dataset.clientId) === refocus.data && el.textContent === refocus.text,
+    );
+    again?.focus();
+  }
   const status = $('history-status');
   if (!chat.loaded) status.textContent = 'Loading…';
   else if (chat.hasOlder) status.textContent = chat.loadingOlder ? 'Loading earlier messages…' : '';

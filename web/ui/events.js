@@ -1,10 +1,10 @@
 // What the server tells the page (through web/client.js) and how the page takes it in.
 
 import { $, toast } from './dom.js';
-import { adoptChat, client, insertMessage, me, memberName, replaceMessage, state } from './state.js';
+import { adoptChat, client, insertMessage, me, memberName, replaceMessage, state, touch } from './state.js';
 import { fetchChats } from './session.js';
 import { renderChatList } from './chat-list.js';
-import { markRead, renderChatHeader, renderMessages, renderTyping, showChat } from './conversation.js';
+import { loadHistory, markRead, renderChatHeader, renderMessages, renderTyping, showChat } from './conversation.js';
 import { notifyMessage } from './notifications.js';
 import { messageText } from './attachments.js';
 import { chatChanged } from './chat-info.js';
@@ -25,15 +25,20 @@ export function listen() {
 }
 
 function onMessage(message) {
+  // A replay brings what was missed while away: counted as unread, but it does not ring.
+  const live = !client.replaying;
   const chat = state.chats.get(message.chat_id);
   if (!chat) {
-    // A chat this page has not heard of (started while it was away): fetch it.
-    fetchChat(message.chat_id).then((fetched) => fetched && notifyMessage(fetched, message));
+    // A chat this page has not heard of (started while it was away): fetch it, once.
+    fetchChat(message.chat_id).then((fetched) => fetched && live && notifyMessage(fetched, message));
     return;
   }
+  touch(chat.id);
   const mine = message.sender_id === me().id;
   const isNew = !chat.last_message || message.id > chat.last_message.id;
-  const added = chat.loaded ? insertMessage(chat, message) : isNew;
+  // Kept even before the chat's history is loaded: the page of history may have been read before
+  // this message was stored, and merging by id drops the other copy.
+  const added = insertMessage(chat, message);
   if (isNew) {
     chat.last_message = message;
     if (!mine && added && message.deleted_at === null) chat.unread_count = (chat.unread_count ?? 0) + 1;
@@ -43,12 +48,25 @@ function onMessage(message) {
     // The list is rebuilt on each change, so new messages are announced here rather than by it.
     $('announcer').textContent = `${memberName(chat, message.sender_id, message.sender)}: ${message.deleted_at ? 'Message deleted' : messageText(message)}`;
   }
-  if (chat.id === state.activeChatId) {
-    renderMessages({ stick: mine ? 'bottom' : 'auto' });
+  renderSoon({ stick: mine ? 'bottom' : 'auto' });
+  if (!mine && added && isNew && live) notifyMessage(chat, message);
+}
+
+/** What the next render is to do: frames come one by one, a replay by the hundred, and one render serves them all. */
+let soon = null;
+function renderSoon({ stick }) {
+  soon ??= { stick: 'auto', timer: setTimeout(renderNow, 16) };
+  if (stick === 'bottom') soon.stick = 'bottom';
+}
+function renderNow() {
+  const { stick } = soon;
+  soon = null;
+  if (!client.session) return;
+  if (state.activeChatId !== null) {
+    renderMessages({ stick });
     markRead();
   }
   renderChatList();
-  if (!mine && added && isNew) notifyMessage(chat, message);
 }
 
 async function onResumed() {
@@ -66,12 +84,16 @@ async function onResumed() {
     renderChatHeader();
     renderMessages();
     markRead();
+    // A first page that could not be loaded while the server was away.
+    const chat = state.chats.get(state.activeChatId);
+    if (!chat.loaded) loadHistory(chat);
   }
 }
 
 function onMessageUpdated(message) {
   const chat = state.chats.get(message.chat_id);
   if (!chat) return;
+  touch(chat.id);
   replaceMessage(chat, message.id, () => message);
   if (chat.id === state.activeChatId) renderMessages();
   renderChatList();
@@ -80,6 +102,7 @@ function onMessageUpdated(message) {
 export function onMessageDeleted(chatId, id) {
   const chat = state.chats.get(chatId);
   if (!chat) return;
+  touch(chat.id);
   replaceMessage(chat, id, (m) => ({ ...m, content: null, files: [], deleted_at: m.deleted_at ?? new Date().toISOString() }));
   if (chat.id === state.activeChatId) renderMessages();
   renderChatList();
@@ -112,6 +135,7 @@ function onRead({ chat_id, user_id, message_id }) {
   if (!chat) return;
   if (user_id === me().id) {
     // Read on another device of mine.
+    touch(chat.id);
     if (chat.last_message && message_id >= chat.last_message.id) chat.unread_count = 0;
     renderChatList();
     return;
@@ -147,6 +171,8 @@ export function onChatEvent(chat) {
     chatChanged(chat);
     return;
   }
+  touch(chat.id);
+  state.forgotten.delete(chat.id);
   chatChanged(adoptChat(chat));
   renderChatList();
   if (state.activeChatId === chat.id) renderChatHeader();
@@ -156,6 +182,7 @@ export function onChatEvent(chat) {
 export function forgetChat(chatId) {
   if (!state.chats.has(chatId)) return;
   state.chats.delete(chatId);
+  state.forgotten.set(chatId, ++state.version);
   for (const entry of state.typing.get(chatId)?.values() ?? []) clearTimeout(entry.timer);
   state.typing.delete(chatId);
   state.lastTypingSent.delete(chatId);
@@ -176,12 +203,22 @@ function onErrorFrame({ code, error, entry }) {
   toast(error ?? 'Something went wrong');
 }
 
-export async function fetchChat(id) {
-  try {
-    const chat = adoptChat(await client.request('GET', `/chats/${id}`));
-    renderChatList();
-    return chat;
-  } catch {
-    return null;
+/** Chat id → its request under way: the messages of a new chat arrive together, and one request serves them. */
+const fetching = new Map();
+
+export function fetchChat(id) {
+  if (!fetching.has(id)) {
+    const request = client
+      .request('GET', `/chats/${id}`)
+      .then((fresh) => {
+        const chat = adoptChat(fresh);
+        touch(id);
+        renderChatList();
+        return chat;
+      })
+      .catch(() => null)
+      .finally(() => fetching.delete(id));
+    fetching.set(id, request);
   }
+  return fetching.get(id);
 }

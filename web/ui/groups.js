@@ -44,8 +44,11 @@ function renderGroupSelected() {
   );
 }
 
+let groupSearchSeq = 0;
 export const runGroupSearch = debounce(async () => {
   const query = $('group-search').value.trim();
+  // An answer to a search typed over since is dropped.
+  const seq = ++groupSearchSeq;
   if (query === '') {
     $('group-results').replaceChildren();
     return;
@@ -54,9 +57,10 @@ export const runGroupSearch = debounce(async () => {
   try {
     users = await searchUsers(query);
   } catch (err) {
-    $('group-error').textContent = err.message;
+    if (seq === groupSearchSeq) $('group-error').textContent = err.message;
     return;
   }
+  if (seq !== groupSearchSeq) return;
   $('group-results').replaceChildren(
     ...users.map((user) => {
       const chosen = group.selected.has(user.id);
@@ -98,6 +102,10 @@ export async function onGroupSubmit(event) {
     $('group-search').focus();
     return;
   }
+  // One group per click, however slow the answer.
+  const button = $('group-create');
+  if (button.disabled) return;
+  button.disabled = true;
   try {
     const chat = adoptChat(await client.request('POST', '/chats', { name, members: [...group.selected.values()].map((u) => u.username) }));
     $('group-dialog').close();
@@ -105,6 +113,8 @@ export async function onGroupSubmit(event) {
     openChat(chat.id);
   } catch (err) {
     error.textContent = err.message;
+  } finally {
+    button.disabled = false;
   }
 }
 

@@ -31,6 +31,14 @@ function save() {
 const supported = () => typeof Notification !== 'undefined';
 const granted = () => supported() && Notification.permission === 'granted';
 
+/** The notifications this page has shown and that are still up: a log-out takes them down. */
+const shown = new Set();
+
+export function closeNotifications() {
+  for (const note of shown) note.close();
+  shown.clear();
+}
+
 export function setTitleCount(unread) {
   document.title = unread > 0 ? `(${unread}) Messages` : 'Messages';
 }
@@ -46,6 +54,8 @@ export function notifyMessage(chat, message) {
   try {
     // One notification per chat: a newer one replaces it.
     const note = new Notification(title, { body: messageText(message).slice(0, 200), tag: `chat-${chat.id}` });
+    shown.add(note);
+    note.addEventListener('close', () => shown.delete(note));
     note.addEventListener('click', () => {
       window.focus();
       openChat(chat.id);

@@ -4,6 +4,9 @@ import { USERNAME_PATTERN } from '../client.js';
 import { $, fillAvatar, toast } from './dom.js';
 import { adoptChat, client, me, state } from './state.js';
 import { renderPasswordBanner } from './settings.js';
+import { clearStaged } from './attachments.js';
+import { closeNotifications } from './notifications.js';
+import { confirmAction } from './chat-info.js';
 
 const SESSION_KEY = 'dm.session';
 
@@ -179,13 +182,33 @@ export function endSession(message) {
   for (const typing of state.typing.values()) for (const entry of typing.values()) clearTimeout(entry.timer);
   state.typing.clear();
   state.lastTypingSent.clear();
-  // A dialog left open would sit over the log-in form.
+  state.touched.clear();
+  state.forgotten.clear();
+  // Nothing of this person's may stay on the page for the next one.
   for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
+  $('message-menu').hidden = true;
+  $('announcer').textContent = '';
+  $('user-search').value = '';
+  $('search-section').hidden = true;
+  $('search-results').replaceChildren();
+  clearStaged();
+  closeNotifications();
   showLogin(message);
 }
 
 /** Logs out here (`everywhere`: on every device); the socket and the form follow from session_ended. */
 export async function logout({ everywhere = false } = {}) {
+  const unsent = client.pending().length;
+  if (
+    unsent > 0 &&
+    !(await confirmAction({
+      title: unsent === 1 ? 'One message is not sent yet' : `${unsent} messages are not sent yet`,
+      text: 'Logging out now drops them. Stay logged in, and they go as soon as the server can be reached.',
+      action: 'Log out anyway',
+    }))
+  ) {
+    return;
+  }
   try {
     await client.logout({ everywhere });
   } catch (err) {
@@ -195,12 +218,30 @@ export async function logout({ everywhere = false } = {}) {
 }
 
 /** The chats, as the server has them now (the start, and after every resume). */
+/**
+ * The chats, as the server has them now (the start, and after every resume). Live frames keep
+ * coming while the answer is on its way: a chat they changed meanwhile keeps what they said (but
+ * takes its members' presence from the answer), one left meanwhile stays gone, and one that came
+ * meanwhile stays.
+ */
 export async function fetchChats() {
+  const since = state.version;
   const chats = await client.request('GET', '/chats');
+  const newer = (id) => (state.touched.get(id) ?? 0) > since || (state.forgotten.get(id) ?? 0) > since;
   const ids = new Set(chats.map((c) => c.id));
-  for (const chat of chats) adoptChat(chat);
-  for (const id of [...state.chats.keys()]) if (!ids.has(id)) state.chats.delete(id);
+  for (const chat of chats) {
+    if (!newer(chat.id)) adoptChat(chat);
+    else mergePresence(state.chats.get(chat.id), chat);
+  }
+  for (const id of [...state.chats.keys()]) if (!ids.has(id) && !newer(id)) state.chats.delete(id);
   return chats;
+}
+
+function mergePresence(known, fresh) {
+  for (const member of known?.members ?? []) {
+    const now = fresh.members?.find((m) => m.id === member.id);
+    if (now) Object.assign(member, { online: now.online, last_seen_at: now.last_seen_at });
+  }
 }
 
 export function showApp() {

@@ -16,7 +16,18 @@ export const state = {
   readSent: new Map(),
   /** The socket went down since the chats (and their members' presence) were last fetched. */
   presenceStale: false,
+  /** Counts the changes live frames make: a chat list fetched before one must not undo it. */
+  version: 0,
+  /** chat id → the version at which a live frame last changed it */
+  touched: new Map(),
+  /** chat id → the version at which this user left it (or was removed) */
+  forgotten: new Map(),
 };
+
+/** Notes that a live frame changed the chat, so that an older snapshot of the list leaves it be. */
+export function touch(chatId) {
+  state.touched.set(chatId, ++state.version);
+}
 
 export const me = () => client.session.user;
 
