@@ -1,15 +1,13 @@
 import t from 'tap';
 import { PNG } from '../helpers/files.js';
 import { pair, startServer } from '../helpers/server.js';
-import { connected, holdFetch, logIn, newClient, record, waitFor } from './helpers.js';
+import { connected, twoClients, holdFetch, logIn, newClient, record, waitFor } from './helpers.js';
 
 // Uploading from Node with web/client.js (fetch and FormData: Node has no XMLHttpRequest).
 
 t.test('upload a Blob with a filename, send it: the other member gets a url that downloads the bytes', async (t) => {
   const server = await startServer(t);
-  const { alice, bob, chatId } = await pair(server);
-  const a = newClient(t, server, { session: alice });
-  const b = newClient(t, server, { session: bob });
+  const { chatId, a, b } = await twoClients(t, server);
   await connected(a);
   await connected(b);
   const atBob = record(b, 'message');

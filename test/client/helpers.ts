@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { ChatClient } from '../../web/client.js';
-import { request, type Session, type Teardown, type TestServer } from '../helpers/server.js';
+import { pair, request, type Session, type Teardown, type TestServer } from '../helpers/server.js';
 
 // Shared by the tests of web/client.js: the client runs here as in Node 20 apps, with `ws`'s
 // WebSocket, against a real server.
@@ -25,6 +25,12 @@ export function newClient(
   });
   t.teardown(() => client.disconnect());
   return client;
+}
+
+/** Alice and Bob in a direct chat, each with a client (not connected yet). */
+export async function twoClients(t: Teardown, server: TestServer) {
+  const { alice, bob, chatId } = await pair(server);
+  return { alice, bob, chatId, a: newClient(t, server, { session: alice }), b: newClient(t, server, { session: bob }) };
 }
 
 /** Logs in (open mode: a new name makes the account). */

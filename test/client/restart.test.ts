@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { spawnServer, type ChildServer } from '../helpers/child-server.js';
 import { serverBuild } from '../helpers/cluster.js';
-import { pair, type TestServer } from '../helpers/server.js';
-import { connected, history, increasing, newClient, record, waitFor, type Client } from './helpers.js';
+import type { TestServer } from '../helpers/server.js';
+import { connected, history, increasing, record, twoClients, waitFor, type Client } from './helpers.js';
 
 // Two web/client.js clients chat in a burst; the server (a real process) is stopped in the middle,
 // gracefully or with SIGKILL, and started again on the same database file and the same port. The
@@ -50,9 +50,7 @@ async function conversationAcrossRestart(t: Test, signal: 'SIGTERM' | 'SIGKILL')
 
   let child = await start();
   const server = { url: child.url, wsUrl: child.wsUrl } as TestServer;
-  const { alice, bob, chatId } = await pair(server);
-  const a = newClient(t, server, { session: alice });
-  const b = newClient(t, server, { session: bob });
+  const { alice, bob, chatId, a, b } = await twoClients(t, server);
   await connected(a);
   await connected(b);
   const atAlice = record(a, 'message');

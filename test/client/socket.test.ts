@@ -1,6 +1,6 @@
 import t from 'tap';
 import { pair, request, startServer } from '../helpers/server.js';
-import { connected, cutOff, history, increasing, mapStorage, newClient, nextStatus, record, waitFor, type Client } from './helpers.js';
+import { connected, twoClients, cutOff, history, increasing, mapStorage, newClient, nextStatus, record, waitFor, type Client } from './helpers.js';
 
 // web/client.js's socket: connect, the outbox, sends made offline, resume, refusals, reconnecting.
 
@@ -13,9 +13,7 @@ async function flush(sender: Client, receiver: Client, chatId: number): Promise<
 
 t.test('connect, send: the message arrives once, its echo empties the outbox', async (t) => {
   const server = await startServer(t);
-  const { alice, bob, chatId } = await pair(server);
-  const a = newClient(t, server, { session: alice });
-  const b = newClient(t, server, { session: bob });
+  const { alice, bob, chatId, a, b } = await twoClients(t, server);
   const statuses = record(a, 'status');
   t.equal(a.status, 'offline');
   await connected(a);
@@ -51,9 +49,7 @@ t.test('connect, send: the message arrives once, its echo empties the outbox', a
 
 t.test('sends made before connect and during a drop go out on connect, stored and delivered once', async (t) => {
   const server = await startServer(t);
-  const { alice, bob, chatId } = await pair(server);
-  const a = newClient(t, server, { session: alice });
-  const b = newClient(t, server, { session: bob });
+  const { bob, chatId, a, b } = await twoClients(t, server);
   await connected(b);
   const atBob = record(b, 'message');
 
@@ -85,9 +81,7 @@ t.test('sends made before connect and during a drop go out on connect, stored an
 
 t.test('resume: a client that was away gets every message once, in order, and the changes made meanwhile', async (t) => {
   const server = await startServer(t);
-  const { alice, bob, chatId } = await pair(server);
-  const a = newClient(t, server, { session: alice });
-  const b = newClient(t, server, { session: bob });
+  const { alice, chatId, a, b } = await twoClients(t, server);
   await connected(a);
   await connected(b);
   const first = record(b, 'message');
@@ -232,9 +226,7 @@ t.test('reconnectNow: while waiting for a backoff, connects at once', async (t) 
 
 t.test('connect() while connected replaces the socket: one stays open', async (t) => {
   const server = await startServer(t);
-  const { alice, bob, chatId } = await pair(server);
-  const a = newClient(t, server, { session: alice });
-  const b = newClient(t, server, { session: bob });
+  const { chatId, a, b } = await twoClients(t, server);
   await connected(a);
   await connected(b);
   const first = a.ws!;
@@ -251,9 +243,7 @@ t.test('connect() while connected replaces the socket: one stays open', async (t
 
 t.test('reconnect(): drops the socket and comes back by itself after the backoff', async (t) => {
   const server = await startServer(t);
-  const { alice, bob, chatId } = await pair(server);
-  const a = newClient(t, server, { session: alice });
-  const b = newClient(t, server, { session: bob });
+  const { chatId, a, b } = await twoClients(t, server);
   await connected(a);
   await connected(b);
   const first = a.ws!;

@@ -1,9 +1,9 @@
 // A group's or a room's details (the header's info button): its name and renaming it, its members
 // with adding (groups), removing (the owner) and leaving.
 
-import { $, avatar, debounce, fillAvatar, h, lastSeen, toast } from './dom.js';
-import { adoptChat, chatTitle, client, me, memberCount, personName, presenceKnown, state } from './state.js';
-import { renderChatList, searchUsers } from './chat-list.js';
+import { $, avatar, fillAvatar, h, lastSeen, toast } from './dom.js';
+import { adoptChat, chatTitle, client, me, memberCount, onlineShown, personName, presenceKnown, state } from './state.js';
+import { renderChatList, peopleSearch } from './chat-list.js';
 import { renderChatHeader } from './conversation.js';
 import { forgetChat } from './events.js';
 
@@ -188,24 +188,18 @@ function say(text, { error = false } = {}) {
 
 // Adding people to a group --------------------------------------------------------------------
 
-let addSeq = 0;
-const runAddSearch = debounce(async () => {
+const runAddSearch = peopleSearch('chat-add-search', {
+  show: showCandidates,
+  fail: (err) => ($('chat-add-error').textContent = err.message),
+});
+
+function showCandidates(users, query) {
   const chat = infoChat();
-  const query = $('chat-add-search').value.trim();
-  const seq = ++addSeq;
   $('chat-add-error').textContent = '';
-  if (!chat || query === '') {
+  if (!chat || users === null) {
     $('chat-add-results').replaceChildren();
     return;
   }
-  let users;
-  try {
-    users = await searchUsers(query);
-  } catch (err) {
-    if (seq === addSeq) $('chat-add-error').textContent = err.message;
-    return;
-  }
-  if (seq !== addSeq) return;
   const members = new Set(chat.participants);
   const candidates = users.filter((u) => !members.has(u.id));
   $('chat-add-results').replaceChildren(
@@ -218,14 +212,14 @@ const runAddSearch = debounce(async () => {
             h(
               'button',
               { type: 'button', class: 'person', 'aria-label': `Add ${personName(user)}`, onclick: (event) => addMember(user, event.currentTarget) },
-              avatar(user.display_name ?? user.username, { online: presenceKnown() ? user.online : null }),
+              avatar(user.display_name ?? user.username, { online: onlineShown(user) }),
               h('span', { class: 'person-name', text: personName(user) }),
               h('span', { class: 'person-action', 'aria-hidden': 'true', text: 'Add' }),
             ),
           ),
         )),
   );
-}, 200);
+}
 
 async function addMember(user, button) {
   const chat = infoChat();

@@ -1,7 +1,7 @@
 // The chat list, and finding people to start a chat with.
 
 import { $, avatar, debounce, h, listTime, toast } from './dom.js';
-import { chatTitle, client, me, memberName, otherMember, personName, presenceKnown, state } from './state.js';
+import { chatTitle, client, me, memberName, otherMember, onlineShown, personName, state } from './state.js';
 import { chatVisible, openChat } from './conversation.js';
 import { fetchChat } from './events.js';
 import { messageText } from './attachments.js';
@@ -41,7 +41,7 @@ export function renderChatList() {
     const room = chat.chat_type === 'room';
     // The "#" avatar is hidden from screen readers: the label says it instead.
     // Presence is unknown while this page is disconnected: no dot rather than a stale one.
-    const online = other && presenceKnown() ? other.online : null;
+    const online = onlineShown(other);
     const label = [title, room ? 'room' : null, online ? 'online' : null, unread > 0 ? `${unread} unread` : null]
       .filter(Boolean)
       .join(', ');
@@ -88,29 +88,42 @@ export function renderChatList() {
 }
 
 
-export async function searchUsers(query) {
+async function searchUsers(query) {
   const users = await client.request('GET', `/users?username=${encodeURIComponent(query)}&limit=20`);
   return users.filter((u) => u.id !== me().id);
 }
 
-let searchSeq = 0;
-export const runSearch = debounce(async () => {
-  const query = $('user-search').value.trim();
+/**
+ * A people search that runs as the person types in the field `inputId`: debounced, and only the
+ * answer to the latest query reaches `show(users, query)` (`users` null for an empty field) or `fail(error)`.
+ */
+export function peopleSearch(inputId, { show, fail }) {
+  let seq = 0;
+  return debounce(async () => {
+    const query = $(inputId).value.trim();
+    const mine = ++seq;
+    if (query === '') return show(null, query);
+    try {
+      const users = await searchUsers(query);
+      if (mine === seq) show(users, query);
+    } catch (err) {
+      if (mine === seq) fail(err);
+    }
+  }, 200);
+}
+
+export const runSearch = peopleSearch('user-search', {
+  show: showPeople,
+  fail: (err) => $('search-results').replaceChildren(h('li', { class: 'empty', text: err.message })),
+});
+
+function showPeople(users, query) {
   const section = $('search-section');
-  const seq = ++searchSeq;
-  if (query === '') {
+  if (users === null) {
     section.hidden = true;
     $('search-results').replaceChildren();
     return;
   }
-  let users;
-  try {
-    users = await searchUsers(query);
-  } catch (err) {
-    if (seq === searchSeq) $('search-results').replaceChildren(h('li', { class: 'empty', text: err.message }));
-    return;
-  }
-  if (seq !== searchSeq) return;
   section.hidden = false;
   $('search-results').replaceChildren(
     ...(users.length === 0
@@ -127,13 +140,13 @@ export const runSearch = debounce(async () => {
                 'aria-label': `Start a chat with ${user.username}`,
                 onclick: () => startDirectChat(user.username),
               },
-              avatar(user.display_name ?? user.username, { online: user.online }),
+              avatar(user.display_name ?? user.username, { online: onlineShown(user) }),
               h('span', { class: 'person-name', text: personName(user) }),
             ),
           ),
         )),
   );
-}, 200);
+}
 
 async function startDirectChat(username) {
   try {

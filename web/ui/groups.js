@@ -1,8 +1,8 @@
 // Making a group.
 
-import { $, avatar, debounce, h, icon } from './dom.js';
-import { adoptChat, client } from './state.js';
-import { renderChatList, searchUsers } from './chat-list.js';
+import { $, avatar, h, icon } from './dom.js';
+import { adoptChat, client, onlineShown } from './state.js';
+import { renderChatList, peopleSearch } from './chat-list.js';
 import { openChat } from './conversation.js';
 
 const group = { selected: new Map() };
@@ -44,25 +44,14 @@ function renderGroupSelected() {
   );
 }
 
-let groupSearchSeq = 0;
-export const runGroupSearch = debounce(async () => {
-  const query = $('group-search').value.trim();
-  // An answer to a search typed over since is dropped.
-  const seq = ++groupSearchSeq;
-  if (query === '') {
-    $('group-results').replaceChildren();
-    return;
-  }
-  let users;
-  try {
-    users = await searchUsers(query);
-  } catch (err) {
-    if (seq === groupSearchSeq) $('group-error').textContent = err.message;
-    return;
-  }
-  if (seq !== groupSearchSeq) return;
+export const runGroupSearch = peopleSearch('group-search', {
+  show: showChoices,
+  fail: (err) => ($('group-error').textContent = err.message),
+});
+
+function showChoices(users) {
   $('group-results').replaceChildren(
-    ...users.map((user) => {
+    ...(users ?? []).map((user) => {
       const chosen = group.selected.has(user.id);
       return h(
         'li',
@@ -80,13 +69,13 @@ export const runGroupSearch = debounce(async () => {
               renderGroupSelected();
             },
           },
-          avatar(user.username, { online: user.online }),
+          avatar(user.username, { online: onlineShown(user) }),
           h('span', { class: 'person-name', text: user.username }),
         ),
       );
     }),
   );
-}, 200);
+}
 
 export async function onGroupSubmit(event) {
   event.preventDefault();

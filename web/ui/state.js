@@ -117,3 +117,6 @@ export const memberCount = (n) => (n === 1 ? '1 member' : `${n} members`);
  * what the page holds is from before, and presence frames sent meanwhile were missed.
  */
 export const presenceKnown = () => client.status === 'online' && !state.presenceStale;
+
+/** A user's online state as the page may show it: null (no dot) while presence is not known. */
+export const onlineShown = (user) => (user && presenceKnown() ? user.online : null);
